@@ -1,0 +1,5 @@
+"""`python -m botstore ...`"""
+
+from botstore.cli import main
+
+raise SystemExit(main())

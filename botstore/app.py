@@ -1,0 +1,99 @@
+"""The aiohttp application: webhook, database and background work."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from aiohttp import web
+
+from botstore.clock import Clock, SystemClock
+from botstore.config import Config
+from botstore.db import create_engine, session_factory
+from botstore.keys import (
+    background_key,
+    clock_key,
+    config_key,
+    crypto_key,
+    db_key,
+    dispatcher_key,
+    engine_key,
+    xml_key,
+)
+from botstore.router import Dispatcher, TemplateReplies
+from botstore.services import messages
+from botstore.templating import merchant_environment, project_environment
+from botstore.webhook import setup_webhook
+from botstore.wechat import ReplyRenderer, WeChatCrypto
+from handlers import ROUTERS
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Config, *, clock: Clock | None = None) -> web.Application:
+    """The whole server; the database schema must already be migrated."""
+    app = web.Application(client_max_size=config.server.max_body_bytes)
+    app[config_key] = config
+    app[clock_key] = clock or SystemClock()
+    app[background_key] = set()
+    wechat = config.wechat
+    app[crypto_key] = WeChatCrypto(
+        wechat.token,
+        wechat.encoding_aes_key,
+        wechat.app_id,
+        previous_encoding_aes_key=wechat.previous_encoding_aes_key or None,
+    )
+    env = project_environment()
+    app[xml_key] = ReplyRenderer(env)
+    app.cleanup_ctx.extend([database_ctx, background_ctx, prune_ctx])
+    setup_webhook(app, path=wechat.path)
+    return app
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    engine = create_engine(app[config_key].database.url)
+    app[engine_key] = engine
+    app[db_key] = session_factory(engine)
+    app[dispatcher_key] = Dispatcher(
+        routers=ROUTERS,
+        sessions=app[db_key],
+        config=app[config_key],
+        replies=TemplateReplies(project_environment()),
+        merchant_env=merchant_environment(),
+    )
+    yield
+    await engine.dispose()
+
+
+async def background_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    # Handlers that outlived their reply budget still finish (and commit) before shutdown.
+    pending = app[background_key]
+    if pending:
+        await asyncio.wait(pending, timeout=30)
+
+
+async def prune_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(_prune_forever(app))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _prune_forever(app: web.Application) -> None:
+    dedup = app[config_key].dedup
+    while True:
+        await asyncio.sleep(dedup.prune_interval_seconds)
+        try:
+            await prune_dedup(app)
+        except Exception:  # keep pruning on the next round; the webhook is unaffected
+            log.exception("pruning dedup keys failed")
+
+
+async def prune_dedup(app: web.Application) -> int:
+    """Forget dedup keys older than the retention period."""
+    retention = timedelta(seconds=app[config_key].dedup.retention_seconds)
+    async with app[db_key]() as session, session.begin():
+        return await messages.prune(session, older_than=retention, now=app[clock_key].now())

@@ -1,0 +1,127 @@
+"""`python -m botstore serve | migrate | seed | send`."""
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from botstore.config import Config, ConfigError, load_config
+from botstore.db import create_engine, migrate, session_factory
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m botstore", description=__doc__)
+    parser.add_argument("--config", help="config file (default: config.toml, or $BOTSTORE_CONFIG)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate, seed demo data and serve the webhook")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+
+    up = commands.add_parser("migrate", help="bring the database schema up to date")
+    up.add_argument("--revision", default="head")
+
+    commands.add_parser("seed", help="load demo data unless the database has some")
+
+    send = commands.add_parser(
+        "send", help="sign (and encrypt) a message, post it, print the reply"
+    )
+    send.add_argument("text", nargs="?", help="the fan's text (omit with --event)")
+    send.add_argument("--url", help="webhook URL (default: this config's server and path)")
+    send.add_argument("--fan", default="o_botstore_cli_fan_000000000", help="the fan's openid")
+    send.add_argument("--aes", action="store_true", help="encrypt the message (safe mode)")
+    send.add_argument("--event", help="send this event instead of text, e.g. subscribe, CLICK")
+    send.add_argument("--key", default="", help="the event's EventKey")
+    send.add_argument("--raw", action="store_true", help="print the raw reply XML too")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+        if args.command == "serve" and (args.host or args.port):
+            config = config.replace(
+                server={
+                    key: value
+                    for key, value in (("host", args.host), ("port", args.port))
+                    if value is not None
+                }
+            )
+    except ConfigError as error:
+        print(f"botstore: bad config: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "serve":
+        return serve(config)
+    if args.command == "migrate":
+        asyncio.run(_migrate(config, args.revision))
+        print(f"migrated {config.database.url} to {args.revision}")
+        return 0
+    if args.command == "seed":
+        seeded = asyncio.run(_seed(config))
+        print("demo data loaded" if seeded else "demo data already present")
+        return 0
+    if args.command == "send":
+        return asyncio.run(_send(config, args))
+    raise AssertionError(args.command)
+
+
+async def _migrate(config: Config, revision: str = "head") -> None:
+    engine = create_engine(config.database.url)
+    try:
+        await migrate(engine, revision)
+    finally:
+        await engine.dispose()
+
+
+async def _seed(config: Config) -> bool:
+    from botstore.clock import SystemClock
+    from botstore.seed import seed_demo
+
+    engine = create_engine(config.database.url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            return await seed_demo(session, now=SystemClock().now())
+    finally:
+        await engine.dispose()
+
+
+def serve(config: Config) -> int:
+    from botstore.app import create_app
+
+    asyncio.run(_migrate(config))
+    if config.database.seed_demo and asyncio.run(_seed(config)):
+        logging.getLogger("botstore").info("demo data loaded")
+    print(
+        f"botstore: webhook on http://{config.server.host}:{config.server.port}{config.wechat.path}"
+    )
+    web.run_app(create_app(config), host=config.server.host, port=config.server.port, print=None)
+    return 0
+
+
+async def _send(config: Config, args: argparse.Namespace) -> int:
+    from botstore.console.client import Emulator, EmulatorError
+
+    url = args.url or f"http://{config.server.host}:{config.server.port}{config.wechat.path}"
+    if not args.event and not args.text:
+        print("botstore send: give the text to send, or --event", file=sys.stderr)
+        return 2
+    async with Emulator.for_url(url, config.wechat, encrypt=args.aes) as emulator:
+        try:
+            if args.event:
+                exchange = await emulator.event(args.event, fan=args.fan, event_key=args.key)
+            else:
+                exchange = await emulator.say(args.text, fan=args.fan)
+        except EmulatorError as error:
+            print(f"botstore send: {error}", file=sys.stderr)
+            return 1
+    if args.raw:
+        print(exchange.reply_xml or exchange.body)
+    print(exchange.describe())
+    return 0

@@ -1,0 +1,262 @@
+"""Settings: config.toml, overridden by BOTSTORE_<SECTION>_<KEY> environment variables."""
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the key."""
+
+
+def _check(rule: Callable[[Any], bool], message: str) -> dict[str, Any]:
+    return {"check": (rule, message)}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = dataclasses.field(
+        default=8080, metadata=_check(lambda v: 0 < v < 65536, "must be 1-65535")
+    )
+    max_body_bytes: int = dataclasses.field(
+        default=1 << 20, metadata=_check(lambda v: v >= 1024, "must be at least 1024")
+    )
+    reply_budget_seconds: float = dataclasses.field(
+        default=4.5, metadata=_check(lambda v: 0 < v <= 60, "must be between 0 and 60")
+    )
+    public_url: str = dataclasses.field(
+        default="http://127.0.0.1:8080",
+        metadata=_check(lambda v: v.startswith(("http://", "https://")), "must be an http(s) URL"),
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DatabaseConfig:
+    url: str = dataclasses.field(
+        default="sqlite+aiosqlite:///botstore.db",
+        metadata=_check(
+            lambda v: v.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")),
+            "must start with sqlite+aiosqlite:// or postgresql+asyncpg://",
+        ),
+    )
+    seed_demo: bool = True
+
+
+def _is_aes_key(value: str) -> bool:
+    return re.fullmatch(r"[A-Za-z0-9]{43}", value) is not None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WeChatConfig:
+    path: str = dataclasses.field(
+        default="/wechat", metadata=_check(lambda v: v.startswith("/"), "must start with /")
+    )
+    token: str = dataclasses.field(
+        default="botstore",
+        # The console's rule (wechat-protocol.md section 0).
+        metadata=_check(
+            lambda v: re.fullmatch(r"[A-Za-z0-9]{3,32}", v) is not None,
+            "must be 3-32 letters/digits",
+        ),
+    )
+    app_id: str = dataclasses.field(
+        default="wx0123456789abcdef", metadata=_check(bool, "must not be empty")
+    )
+    app_secret: str = "0123456789abcdef0123456789abcdef"
+    encoding_aes_key: str = dataclasses.field(
+        default="abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+        metadata=_check(_is_aes_key, "must be 43 letters/digits"),
+    )
+    previous_encoding_aes_key: str = dataclasses.field(
+        default="",
+        metadata=_check(lambda v: v == "" or _is_aes_key(v), "must be 43 letters/digits or empty"),
+    )
+    mode: str = dataclasses.field(
+        default="compatible",
+        metadata=_check(
+            lambda v: v in ("plaintext", "compatible", "safe"),
+            "must be plaintext, compatible or safe",
+        ),
+    )
+    account_id: str = dataclasses.field(
+        default="gh_b0757e5d0a1e", metadata=_check(bool, "must not be empty")
+    )
+    timestamp_window_seconds: int = dataclasses.field(
+        default=300, metadata=_check(lambda v: v >= 0, "must be 0 (off) or more")
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AdminConfig:
+    token: str = dataclasses.field(default="change-me", metadata=_check(bool, "must not be empty"))
+
+
+def _is_zone(value: str) -> bool:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _is_yuan(value: str) -> bool:
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        return False
+    return amount.is_finite() and amount >= 0 and (amount * 100) % 1 == 0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WalletConfig:
+    topup_daily_cap_yuan: str = dataclasses.field(
+        default="5000", metadata=_check(_is_yuan, "must be an amount in yuan, e.g. 5000 or 99.5")
+    )
+    timezone: str = dataclasses.field(
+        default="Asia/Shanghai", metadata=_check(_is_zone, "must be an IANA time zone")
+    )
+    history_size: int = dataclasses.field(
+        default=10, metadata=_check(lambda v: 1 <= v <= 100, "must be 1-100")
+    )
+
+    @property
+    def topup_daily_cap_fen(self) -> int:
+        return int(Decimal(self.topup_daily_cap_yuan) * 100)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DedupConfig:
+    retention_seconds: int = dataclasses.field(
+        default=86400, metadata=_check(lambda v: v >= 60, "must be at least 60")
+    )
+    prune_interval_seconds: int = dataclasses.field(
+        default=600, metadata=_check(lambda v: v >= 1, "must be at least 1")
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Config:
+    server: ServerConfig = ServerConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    wechat: WeChatConfig = WeChatConfig()
+    admin: AdminConfig = AdminConfig()
+    wallet: WalletConfig = WalletConfig()
+    dedup: DedupConfig = DedupConfig()
+
+    def replace(self, **sections: Mapping[str, Any]) -> "Config":
+        """A copy with some keys changed, e.g. replace(wechat={"mode": "safe"})."""
+        changed = {
+            name: dataclasses.replace(getattr(self, name), **values)
+            for name, values in sections.items()
+        }
+        return dataclasses.replace(self, **changed)
+
+    def redacted(self) -> dict[str, dict[str, Any]]:
+        """The settings with secrets masked, for logs."""
+        out = dataclasses.asdict(self)
+        for section, key in _SECRETS:
+            if out[section][key]:
+                out[section][key] = "**********"
+        return out
+
+
+_SECRETS = [
+    ("wechat", "token"),
+    ("wechat", "app_secret"),
+    ("wechat", "encoding_aes_key"),
+    ("wechat", "previous_encoding_aes_key"),
+    ("admin", "token"),
+]
+
+
+def _convert(key: str, kind: type, raw: Any) -> Any:
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in (
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+        ):
+            return raw.lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"{key}: must be true or false (got {raw!r})")
+    if kind is int:
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            raise ConfigError(f"{key}: must be a whole number (got {raw!r})")
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{key}: must be a whole number (got {raw!r})") from None
+    if kind is float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            raise ConfigError(f"{key}: must be a number (got {raw!r})")
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{key}: must be a number (got {raw!r})") from None
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return str(raw)
+    if not isinstance(raw, str):
+        raise ConfigError(f"{key}: must be a string (got {raw!r})")
+    return raw
+
+
+def _build_section(name: str, cls: type, values: Mapping[str, Any], env: Mapping[str, str]) -> Any:
+    hints = get_type_hints(cls)
+    known = {field.name for field in dataclasses.fields(cls)}
+    for unknown in sorted(set(values) - known):
+        raise ConfigError(f"{name}.{unknown}: unknown setting")
+    kwargs = {}
+    for field in dataclasses.fields(cls):
+        key = f"{name}.{field.name}"
+        env_name = f"BOTSTORE_{name}_{field.name}".upper()
+        if env_name in env:
+            raw: Any = env[env_name]
+        elif field.name in values:
+            raw = values[field.name]
+        else:
+            continue
+        value = _convert(key, hints[field.name], raw)
+        if "check" in field.metadata:
+            rule, message = field.metadata["check"]
+            if not rule(value):
+                shown = "**********" if (name, field.name) in _SECRETS else repr(value)
+                raise ConfigError(f"{key}: {message} (got {shown})")
+        kwargs[field.name] = value
+    return cls(**kwargs)
+
+
+def load_config(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read the TOML file (config.toml by default), then apply BOTSTORE_* overrides."""
+    env = os.environ if env is None else env
+    path = Path(path) if path is not None else Path(env.get("BOTSTORE_CONFIG", DEFAULT_PATH))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"config file {path}: {error}") from None
+    hints = get_type_hints(Config)
+    for unknown in sorted(set(data) - set(hints)):
+        raise ConfigError(f"{unknown}: unknown section")
+    sections = {}
+    for name, cls in hints.items():
+        values = data.get(name, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"{name}: must be a table")
+        sections[name] = _build_section(name, cls, values, env)
+    return Config(**sections)

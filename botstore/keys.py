@@ -1,0 +1,21 @@
+"""Typed keys of everything the web app holds."""
+
+import asyncio
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botstore.clock import Clock
+from botstore.config import Config
+from botstore.router import Dispatcher
+from botstore.wechat import ReplyRenderer, WeChatCrypto
+
+config_key = web.AppKey("config", Config)
+clock_key = web.AppKey("clock", Clock)
+engine_key = web.AppKey("engine", AsyncEngine)
+db_key = web.AppKey("db", async_sessionmaker[AsyncSession])
+dispatcher_key = web.AppKey("dispatcher", Dispatcher)
+crypto_key = web.AppKey("crypto", WeChatCrypto)
+xml_key = web.AppKey("xml", ReplyRenderer)
+background_key = web.AppKey("background", set[asyncio.Task[object]])

@@ -1,0 +1,378 @@
+"""Routing: commands with typed arguments, events, merchant keyword rules, one transaction per
+message. Knows no HTTP."""
+
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NewType, get_type_hints
+
+from jinja2 import Environment
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botstore.config import Config
+from botstore.errors import BadArgument, DomainError
+from botstore.models import Fan, KeywordRule
+from botstore.money import Fen, parse_yuan
+from botstore.services import fans, keywords, messages
+from botstore.templating import render_merchant
+from botstore.wechat import (
+    Article,
+    ClickEvent,
+    Event,
+    InboundMessage,
+    NewsReply,
+    Reply,
+    TextMessage,
+    TextReply,
+    VoiceMessage,
+    reply_from_dict,
+    reply_to_dict,
+)
+from botstore.wechat.customer_service import reply_to_customer_service
+
+log = logging.getLogger(__name__)
+
+Id = NewType("Id", int)
+Qty = NewType("Qty", int)
+Text = NewType("Text", str)
+Word = NewType("Word", str)
+
+MAX_QTY = 999
+
+
+def _parse_id(text: str) -> int:
+    digits = text.removeprefix("#")
+    if not digits.isdigit() or not 0 < int(digits) < 2**31:
+        raise BadArgument("id", text, "an id is a number such as #12")
+    return int(digits)
+
+
+def _parse_qty(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) <= MAX_QTY:
+        raise BadArgument("quantity", text, f"a whole number from 1 to {MAX_QTY}")
+    return int(text)
+
+
+PARSERS: dict[Any, Callable[[str], Any]] = {
+    Id: _parse_id,
+    Fen: parse_yuan,
+    Qty: _parse_qty,
+    Word: str,
+    str: str,
+}
+
+
+class UsageError(DomainError):
+    """The words don't fit the command's form."""
+
+    template = "usage"
+
+    def __init__(self, command: "Command", reason: str) -> None:
+        super().__init__(usage=command.usage, reason=reason, command=command.name)
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateReplies:
+    """Renders reply bodies from templates/replies/."""
+
+    env: Environment
+
+    def render(self, template: str, **context: Any) -> str:
+        return self.env.get_template(f"replies/{template}").render(**context).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """All a handler can touch."""
+
+    message: InboundMessage
+    fan: Fan
+    session: AsyncSession  # this message's unit of work: hand it to services, don't query here
+    dedup_key: str  # MsgId, or FromUserName+CreateTime for events
+    now: datetime  # the emulated clock, read once per message
+    config: Config
+    replies: TemplateReplies
+    areas: list[tuple[str, list["Command"]]]  # the registry, for help
+
+    def text(self, template: str, **context: Any) -> TextReply:
+        return TextReply(
+            self.replies.render(template, fan=self.fan, config=self.config, **context)
+        )
+
+    def news(self, *articles: Article) -> NewsReply:
+        return NewsReply(tuple(articles))
+
+
+HandlerFn = Callable[..., Awaitable[Reply | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    parse: Callable[[str], Any]
+    rest: bool  # takes the rest of the line
+    optional: bool
+    default: Any
+
+    @property
+    def label(self) -> str:
+        words = self.name.replace("_", " ")
+        return f"[{words}]" if self.optional else f"<{words}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    aliases: tuple[str, ...]
+    handler: HandlerFn
+    params: tuple[Param, ...]
+    summary: str
+    area: str
+
+    @property
+    def usage(self) -> str:
+        return " ".join([self.name, *(param.label for param in self.params)])
+
+    def bind(self, words: list[str]) -> list[Any]:
+        values: list[Any] = []
+        for index, param in enumerate(self.params):
+            if param.rest:
+                rest = " ".join(words[index:])
+                if not rest and not param.optional:
+                    raise UsageError(self, f"{param.label} is missing")
+                values.append(rest or param.default)
+                return values
+            if index >= len(words):
+                if not param.optional:
+                    raise UsageError(self, f"{param.label} is missing")
+                values.append(param.default)
+                continue
+            try:
+                values.append(param.parse(words[index]))
+            except BadArgument as error:
+                raise UsageError(self, f"{param.label}: {error.details['reason']}") from None
+        if len(words) > len(self.params):
+            raise UsageError(self, f"unexpected {' '.join(words[len(self.params) :])!r}")
+        return values
+
+
+class Router:
+    """Commands and event handlers of one business area, registered by decorators."""
+
+    def __init__(self, *, name: str, title: str) -> None:
+        self.name = name
+        self.title = title
+        self.commands: list[Command] = []
+        self.events: dict[str, HandlerFn] = {}
+
+    def command(self, name: str, *aliases: str) -> Callable[[HandlerFn], HandlerFn]:
+        """Register a command: usage from the parameters, summary from the docstring."""
+
+        def register(handler: HandlerFn) -> HandlerFn:
+            self.commands.append(
+                Command(
+                    name=name,
+                    aliases=aliases,
+                    handler=handler,
+                    params=_params(handler),
+                    summary=(inspect.getdoc(handler) or "").splitlines()[0]
+                    if handler.__doc__
+                    else "",
+                    area=self.title,
+                )
+            )
+            return handler
+
+        return register
+
+    def event(self, name: str) -> Callable[[HandlerFn], HandlerFn]:
+        """Register the handler of an event (case-insensitive, as the SDKs dispatch them)."""
+
+        def register(handler: HandlerFn) -> HandlerFn:
+            self.events[name.lower()] = handler
+            return handler
+
+        return register
+
+
+def _params(handler: HandlerFn) -> tuple[Param, ...]:
+    hints = get_type_hints(handler)
+    params = list(inspect.signature(handler).parameters.values())[1:]  # after ctx
+    out = []
+    for index, param in enumerate(params):
+        kind = hints.get(param.name, str)
+        rest = kind is Text
+        if rest and index != len(params) - 1:
+            raise TypeError(f"{handler.__name__}: a Text parameter must come last")
+        if not rest and kind not in PARSERS:
+            raise TypeError(f"{handler.__name__}: no parser for {param.name}: {kind}")
+        out.append(
+            Param(
+                name=param.name,
+                parse=str if rest else PARSERS[kind],
+                rest=rest,
+                optional=param.default is not inspect.Parameter.empty,
+                default=None if param.default is inspect.Parameter.empty else param.default,
+            )
+        )
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a message got: the reply (None = "success"), when, and whether it was a retry."""
+
+    reply: Reply | None
+    handled_at: datetime
+    duplicate: bool
+
+
+class Handoff:
+    """Decides, without a race, who delivers a reply: the HTTP response or the outbox.
+
+    The webhook gives up at the reply budget; the handler claims the passive reply just before
+    it commits. Both run on one event loop with no await between test and set, so exactly one
+    side wins.
+    """
+
+    def __init__(self) -> None:
+        self.state = "pending"
+
+    def claim_passive(self) -> bool:
+        if self.state == "pending":
+            self.state = "passive"
+        return self.state == "passive"
+
+    def give_up(self) -> bool:
+        if self.state == "pending":
+            self.state = "late"
+        return self.state == "late"
+
+
+@dataclass
+class Dispatcher:
+    """Routes each inbound message inside one database transaction with its dedup key."""
+
+    routers: Iterable[Router]
+    sessions: async_sessionmaker[AsyncSession]
+    config: Config
+    replies: TemplateReplies
+    merchant_env: Environment
+    commands: dict[str, Command] = field(init=False)
+    events: dict[str, HandlerFn] = field(init=False)
+    areas: list[tuple[str, list[Command]]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.routers = list(self.routers)
+        self.commands, self.events, self.areas = {}, {}, []
+        for router in self.routers:
+            for command in router.commands:
+                for word in (command.name, *command.aliases):
+                    if word.lower() in self.commands:
+                        raise ValueError(f"command word {word!r} registered twice")
+                    self.commands[word.lower()] = command
+            self.events.update(router.events)
+            if router.commands:
+                self.areas.append((router.title, router.commands))
+
+    async def handle(
+        self, message: InboundMessage, *, encrypted: bool, now: datetime, handoff: Handoff
+    ) -> Outcome:
+        """Handle `message` once; a copy seen before gets the first copy's reply."""
+        key = message.dedup_key
+        async with self.sessions() as session, session.begin():
+            if not await messages.claim(session, key, now=now):
+                stored = await messages.stored_reply(session, key)
+                if stored is None:  # pruned between the insert and the read
+                    return Outcome(None, now, duplicate=True)
+                reply = reply_from_dict(stored.reply) if stored.reply else None
+                return Outcome(reply, stored.handled_at, duplicate=True)
+            messages.record(
+                session,
+                key=key,
+                openid=message.from_user,
+                msg_type=message.msg_type,
+                event=message.event if isinstance(message, Event) else None,
+                fields=dict(message.fields),
+                encrypted=encrypted,
+                now=now,
+            )
+            fan = await fans.get_or_create(session, message.from_user, now=now)
+            ctx = Context(message, fan, session, key, now, self.config, self.replies, self.areas)
+            try:
+                # A savepoint: a refused command keeps nothing it wrote, but its reply is stored.
+                async with session.begin_nested():
+                    reply = await self.route(ctx)
+            except DomainError as error:
+                reply = ctx.text(f"errors/{error.template}.txt", error=error, **error.details)
+            await messages.store_reply(
+                session, key, reply_to_dict(reply) if reply else None, now=now
+            )
+            if reply is not None and not handoff.claim_passive():
+                # Past the budget the fan got "success": the reply goes out as a
+                # customer-service message, committed with everything else.
+                messages.send_to_outbox(
+                    session,
+                    message.from_user,
+                    reply_to_customer_service(reply, touser=message.from_user),
+                    reason="late_reply",
+                    now=now,
+                )
+        return Outcome(reply, now, duplicate=False)
+
+    async def route(self, ctx: Context) -> Reply | None:
+        message = ctx.message
+        if isinstance(message, ClickEvent):
+            # A click button's key names the command it runs (COMMANDS.md, Events).
+            return await self.run_text(ctx, message.event_key)
+        if isinstance(message, Event):
+            handler = self.events.get(message.event.lower())
+            return await handler(ctx) if handler else None
+        if isinstance(message, TextMessage):
+            return await self.run_text(ctx, message.content)
+        if isinstance(message, VoiceMessage) and message.recognition:
+            return await self.run_text(ctx, message.recognition)
+        handler = self.events.get(f"message:{message.msg_type}")
+        return await handler(ctx) if handler else None
+
+    async def run_text(self, ctx: Context, text: str) -> Reply | None:
+        rule = await keywords.match(ctx.session, text)
+        if rule is not None:
+            return self.keyword_reply(rule, ctx, text)
+        words = text.split()
+        if not words:
+            return ctx.text("unknown_command.txt", text=text)
+        command = self.commands.get(words[0].lower())
+        if command is None:
+            return ctx.text("unknown_command.txt", text=_shorten(text))
+        return await command.handler(ctx, *command.bind(words[1:]))
+
+    def keyword_reply(self, rule: KeywordRule, ctx: Context, text: str) -> Reply:
+        values = {"text": text, "openid": ctx.fan.openid, "nickname": ctx.fan.nickname}
+        try:
+            if rule.reply_type == "news":
+                return NewsReply(
+                    (
+                        Article(
+                            title=render_merchant(self.merchant_env, rule.title, **values),
+                            description=render_merchant(
+                                self.merchant_env, rule.description, **values
+                            ),
+                            url=render_merchant(self.merchant_env, rule.url, **values),
+                            pic_url=render_merchant(self.merchant_env, rule.pic_url, **values),
+                        ),
+                    )
+                )
+            return TextReply(render_merchant(self.merchant_env, rule.content, **values))
+        except Exception:  # a merchant's broken template must not break the webhook
+            log.warning("keyword rule %s failed to render", rule.id, exc_info=True)
+            return ctx.text("errors/keyword_template.txt", rule=rule)
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"

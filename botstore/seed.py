@@ -1,0 +1,49 @@
+"""Demo data, loaded once into an empty database."""
+
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botstore.models import KeywordRule, MatchType
+from botstore.services import keywords
+
+DEMO_RULES = [
+    KeywordRule(
+        match_type=MatchType.EXACT,
+        pattern="hello",
+        priority=10,
+        content="Hello {{ nickname or 'there' }}! Send help to see what botstore can do.",
+    ),
+    KeywordRule(
+        match_type=MatchType.CONTAINS,
+        pattern="营业时间",
+        priority=5,
+        content="我们全天候营业 (open 24/7).",
+    ),
+    KeywordRule(
+        match_type=MatchType.REGEX,
+        pattern=r"^(opening )?hours\??$",
+        priority=5,
+        content="botstore never closes: the sandbox is open 24/7.",
+    ),
+    KeywordRule(
+        match_type=MatchType.EXACT,
+        pattern="about",
+        priority=1,
+        reply_type="news",
+        title="About botstore",
+        description="A local emulator of a WeChat Official Account and its mini-program shops.",
+        url="http://127.0.0.1:8080/console",
+        pic_url="",
+    ),
+]
+
+
+async def seed_demo(session: AsyncSession, *, now: datetime) -> bool:
+    """Add the demo data unless the database already has some; True if it did."""
+    if (await session.exec(select(KeywordRule.id).limit(1))).first() is not None:
+        return False
+    for rule in DEMO_RULES:
+        session.add(keywords.validate(rule.model_copy(update={"created_at": now})))
+    return True

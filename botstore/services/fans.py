@@ -1,0 +1,64 @@
+"""Fans: created on first contact with a wallet; subscribe state and last location."""
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botstore.models import Account, AccountKind, Fan
+
+
+async def get_or_create(session: AsyncSession, openid: str, *, now: datetime) -> Fan:
+    """The fan with this openid, created with an empty wallet on first contact."""
+    fan = (await session.exec(select(Fan).where(Fan.openid == openid))).first()
+    if fan is not None:
+        if (now - fan.last_seen_at).total_seconds() > 60:
+            fan.last_seen_at = now
+            session.add(fan)
+        return fan
+    # Two first messages from one fan may race: the loser's insert does nothing (on PostgreSQL
+    # it waits for the winner's commit), and both then read the same row.
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(Fan)
+        .values(openid=openid, nickname="", subscribed=False, created_at=now, last_seen_at=now)
+        .on_conflict_do_nothing(index_elements=["openid"])
+        .returning(col(Fan.id))
+    )
+    fan_id = (await session.exec(statement)).scalar_one_or_none()
+    if fan_id is not None:
+        wallet = Account(
+            kind=AccountKind.WALLET, name=f"wallet of {openid}", fan_id=fan_id, created_at=now
+        )
+        session.add(wallet)
+        await session.flush()
+        await session.exec(
+            update(Fan).where(col(Fan.id) == fan_id).values(wallet_account_id=wallet.id)
+        )
+    fan = (
+        await session.exec(
+            select(Fan).where(Fan.openid == openid).execution_options(populate_existing=True)
+        )
+    ).one()
+    return fan
+
+
+def subscribe(fan: Fan, *, scene: str | None, now: datetime) -> None:
+    """Record a follow (possibly through a QR scene)."""
+    fan.subscribed = True
+    fan.subscribed_at = now
+    if scene:
+        fan.subscribe_scene = scene[:64]
+
+
+def unsubscribe(fan: Fan, *, now: datetime) -> None:
+    fan.subscribed = False
+    fan.unsubscribed_at = now
+
+
+def record_location(fan: Fan, *, latitude: float, longitude: float, now: datetime) -> None:
+    fan.latitude = latitude
+    fan.longitude = longitude
+    fan.location_at = now

@@ -1,0 +1,112 @@
+"""Double-entry ledger: every movement is one balanced transaction, idempotent on its key."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botstore.errors import InsufficientFunds
+from botstore.models import Account, AccountKind, LedgerEntry, LedgerTransaction
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    account_id: int
+    amount_fen: int
+
+
+class UnbalancedTransaction(ValueError):
+    """A programming error: the legs of a transaction must sum to zero."""
+
+
+async def transfer(
+    session: AsyncSession,
+    *,
+    key: str,
+    kind: str,
+    legs: Sequence[Leg],
+    now: datetime,
+    memo: str = "",
+) -> LedgerTransaction:
+    """Apply balanced `legs` as one transaction; a key seen before returns that one."""
+    if len(legs) < 2 or any(leg.amount_fen == 0 for leg in legs):
+        raise UnbalancedTransaction(f"{kind}: needs two or more non-zero legs")
+    if sum(leg.amount_fen for leg in legs) != 0:
+        raise UnbalancedTransaction(f"{kind}: legs sum to {sum(leg.amount_fen for leg in legs)}")
+    existing = (
+        await session.exec(select(LedgerTransaction).where(LedgerTransaction.key == key))
+    ).first()
+    if existing is not None:
+        return existing
+    txn = LedgerTransaction(key=key, kind=kind, memo=memo, created_at=now)
+    session.add(txn)
+    await session.flush()
+    # One order for every writer, so two transfers touching the same accounts on PostgreSQL
+    # queue on the row locks instead of deadlocking.
+    for leg in sorted(legs, key=lambda leg: (leg.account_id, leg.amount_fen)):
+        await _apply(session, leg)
+        session.add(
+            LedgerEntry(
+                transaction_id=txn.id,
+                account_id=leg.account_id,
+                amount_fen=leg.amount_fen,
+                kind=kind,
+                created_at=now,
+            )
+        )
+    await session.flush()
+    return txn
+
+
+async def _apply(session: AsyncSession, leg: Leg) -> None:
+    # One conditional UPDATE, not read-then-write: atomic on SQLite and PostgreSQL alike, so
+    # concurrent spends can never take a wallet below zero.
+    statement = (
+        update(Account)
+        .where(col(Account.id) == leg.account_id)
+        .values(balance_fen=col(Account.balance_fen) + leg.amount_fen)
+    )
+    if leg.amount_fen < 0:
+        statement = statement.where(
+            (col(Account.balance_fen) >= -leg.amount_fen)
+            | (col(Account.kind) == AccountKind.OUTSIDE)
+        )
+    result = await session.exec(statement)
+    if result.rowcount != 1:
+        balance = await balance_of(session, leg.account_id)
+        raise InsufficientFunds(leg.account_id, -leg.amount_fen, balance)
+
+
+async def balance_of(session: AsyncSession, account_id: int) -> int:
+    account = await session.get(Account, account_id, populate_existing=True)
+    if account is None:
+        raise LookupError(f"no account {account_id}")
+    return account.balance_fen
+
+
+async def system_account(session: AsyncSession, kind: str) -> Account:
+    """The account of a system kind (outside, platform); the first migration creates it."""
+    account = (await session.exec(select(Account).where(Account.kind == kind))).first()
+    if account is None:
+        raise LookupError(f"no {kind} account: is the database migrated?")
+    return account
+
+
+async def entries_of(session: AsyncSession, account_id: int, *, limit: int) -> list[LedgerEntry]:
+    """The newest movements of one account, newest first."""
+    statement = (
+        select(LedgerEntry)
+        .where(LedgerEntry.account_id == account_id)
+        .order_by(col(LedgerEntry.id).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def imbalance(session: AsyncSession) -> int:
+    """The sum of every entry: zero in a healthy ledger."""
+    total = (await session.exec(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)))).one()
+    return int(total)

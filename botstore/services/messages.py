@@ -1,0 +1,92 @@
+"""The message log, the dedup store and the outbox of customer-service messages."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botstore.models import InboundMessage, OutboxMessage, ProcessedMessage
+
+
+async def claim(session: AsyncSession, key: str, *, now: datetime) -> bool:
+    """Take `key` for this transaction; False if it was already handled.
+
+    A copy still being handled elsewhere holds the key uncommitted: PostgreSQL makes this insert
+    wait for that commit, and SQLite's immediate transactions queue behind it, so a duplicate
+    always sees the first copy's outcome.
+    """
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(ProcessedMessage)
+        .values(key=key, reply=None, handled_at=now)
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    result = await session.exec(statement)
+    return result.rowcount == 1
+
+
+async def stored_reply(session: AsyncSession, key: str) -> ProcessedMessage | None:
+    return await session.get(ProcessedMessage, key, populate_existing=True)
+
+
+async def store_reply(
+    session: AsyncSession, key: str, reply: dict[str, Any] | None, *, now: datetime
+) -> None:
+    processed = await session.get(ProcessedMessage, key)
+    if processed is None:
+        raise LookupError(f"dedup key {key} was not claimed")
+    processed.reply = reply
+    processed.handled_at = now
+    session.add(processed)
+
+
+def record(
+    session: AsyncSession,
+    *,
+    key: str,
+    openid: str,
+    msg_type: str,
+    event: str | None,
+    fields: dict[str, Any],
+    encrypted: bool,
+    now: datetime,
+) -> None:
+    """Log an accepted inbound message."""
+    session.add(
+        InboundMessage(
+            dedup_key=key,
+            openid=openid,
+            msg_type=msg_type,
+            event=event,
+            fields=fields,
+            encrypted=encrypted,
+            received_at=now,
+        )
+    )
+
+
+async def prune(session: AsyncSession, *, older_than: timedelta, now: datetime) -> int:
+    """Forget dedup keys past retention; the message log and the ledger keep their own records."""
+    result = await session.exec(
+        delete(ProcessedMessage).where(col(ProcessedMessage.handled_at) < now - older_than)
+    )
+    return result.rowcount
+
+
+def send_to_outbox(
+    session: AsyncSession, openid: str, payload: dict[str, Any], *, reason: str, now: datetime
+) -> None:
+    """Queue a customer-service message for the fan (the console shows the outbox)."""
+    session.add(OutboxMessage(openid=openid, payload=payload, reason=reason, created_at=now))
+
+
+async def outbox(session: AsyncSession, openid: str, *, after_id: int = 0) -> list[OutboxMessage]:
+    statement = (
+        select(OutboxMessage)
+        .where(OutboxMessage.openid == openid, col(OutboxMessage.id) > after_id)
+        .order_by(col(OutboxMessage.id))
+    )
+    return list((await session.exec(statement)).all())

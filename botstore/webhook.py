@@ -1,0 +1,162 @@
+"""The webhook: GET verification and the POST pipeline
+cap -> verify -> decrypt -> parse -> dedupe -> route -> reply. Knows no business rules."""
+
+import asyncio
+import logging
+
+from aiohttp import web
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from botstore.keys import (
+    background_key,
+    clock_key,
+    config_key,
+    crypto_key,
+    dispatcher_key,
+    xml_key,
+)
+from botstore.router import Handoff, Outcome
+from botstore.wechat import (
+    CryptoError,
+    InboundMessage,
+    MessageError,
+    check_signature,
+    parse_envelope,
+    parse_message,
+)
+
+log = logging.getLogger(__name__)
+
+# wechat-protocol.md 3.3: "received, nothing to show"; never encrypted.
+SUCCESS = "success"
+
+
+def setup_webhook(app: web.Application, *, path: str) -> None:
+    app.router.add_get(path, verify_url)
+    app.router.add_post(path, receive)
+
+
+def _signed_query(request: web.Request) -> tuple[str, str]:
+    """Check `signature` and the timestamp window; return (timestamp, nonce)."""
+    config = request.app[config_key].wechat
+    query = request.query
+    for name in ("signature", "timestamp", "nonce"):
+        if not query.get(name):
+            raise web.HTTPBadRequest(text=f"missing {name}")
+    timestamp, nonce = query["timestamp"], query["nonce"]
+    if not check_signature(config.token, query["signature"], timestamp, nonce):
+        raise web.HTTPForbidden(text="bad signature")
+    if not timestamp.isdigit() or len(timestamp) > 12:
+        raise web.HTTPBadRequest(text="bad timestamp")
+    window = config.timestamp_window_seconds
+    now = request.app[clock_key].now().timestamp()
+    if window and abs(now - int(timestamp)) > window:
+        raise web.HTTPForbidden(text="stale timestamp")
+    return timestamp, nonce
+
+
+async def verify_url(request: web.Request) -> web.Response:
+    """Server URL verification (wechat-protocol.md 1): echo `echostr` when the signature holds."""
+    _signed_query(request)
+    echostr = request.query.get("echostr")
+    if echostr is None:
+        raise web.HTTPBadRequest(text="missing echostr")
+    return web.Response(text=echostr)
+
+
+async def _read_body(request: web.Request) -> bytes:
+    limit = request.app[config_key].server.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(
+            max_size=limit, actual_size=request.content_length, text="body too large"
+        )
+    return await request.read()  # aiohttp enforces client_max_size while reading
+
+
+def _decode(
+    request: web.Request, body: bytes, timestamp: str, nonce: str
+) -> tuple[InboundMessage, bool]:
+    """The inbound message and whether it came encrypted."""
+    mode = request.app[config_key].wechat.mode
+    try:
+        envelope = parse_envelope(body)
+    except MessageError as error:
+        raise web.HTTPBadRequest(text=f"bad XML: {error}") from None
+    encrypted = "Encrypt" in envelope
+    if encrypted and mode == "plaintext":
+        raise web.HTTPBadRequest(text="encrypted message, but the account is in plaintext mode")
+    if not encrypted and mode == "safe":
+        raise web.HTTPBadRequest(text="plaintext refused: the account is in safe mode")
+    xml: bytes | str = body
+    if encrypted:
+        msg_signature = request.query.get("msg_signature")
+        if not msg_signature:
+            raise web.HTTPBadRequest(text="missing msg_signature")
+        try:
+            xml = request.app[crypto_key].decrypt_message(
+                body=body, msg_signature=msg_signature, timestamp=timestamp, nonce=nonce
+            )
+        except CryptoError as error:
+            if error.code == -40001:
+                raise web.HTTPForbidden(text="bad msg_signature") from None
+            raise web.HTTPBadRequest(text=f"undecryptable: {error}") from None
+    try:
+        message = parse_message(xml)
+    except MessageError as error:
+        raise web.HTTPBadRequest(text=f"bad message: {error}") from None
+    account_id = request.app[config_key].wechat.account_id
+    if message.to_user != account_id:
+        raise web.HTTPBadRequest(text=f"message is for {message.to_user!r}, not {account_id!r}")
+    return message, encrypted
+
+
+async def receive(request: web.Request) -> web.Response:
+    """A pushed message or event; the response body is the passive reply."""
+    timestamp, nonce = _signed_query(request)
+    body = await _read_body(request)
+    message, encrypted = _decode(request, body, timestamp, nonce)
+    outcome = await _handle_within_budget(request.app, message, encrypted)
+    if outcome is None or outcome.reply is None:
+        return web.Response(text=SUCCESS)
+    xml = request.app[xml_key].render(
+        outcome.reply,
+        to_user=message.from_user,
+        from_user=message.to_user,
+        create_time=int(outcome.handled_at.timestamp()),
+    )
+    if encrypted:
+        now = int(request.app[clock_key].now().timestamp())
+        # The official walkthrough reuses the request's nonce (wechat-protocol.md 5.7).
+        xml = request.app[crypto_key].encrypt_reply(xml, nonce=nonce, timestamp=now)
+    return web.Response(text=xml, content_type="application/xml")
+
+
+async def _handle_within_budget(
+    app: web.Application, message: InboundMessage, encrypted: bool
+) -> Outcome | None:
+    """Run the dispatcher; past the reply budget answer "success" and let it finish alone."""
+    handoff = Handoff()
+    task = asyncio.create_task(
+        app[dispatcher_key].handle(
+            message, encrypted=encrypted, now=app[clock_key].now(), handoff=handoff
+        )
+    )
+    budget = app[config_key].server.reply_budget_seconds
+    done, _ = await asyncio.wait({task}, timeout=budget)
+    if not done and handoff.give_up():
+        # Money work is never cancelled: the handler finishes and its reply goes to the outbox.
+        background = app[background_key]
+        background.add(task)
+        task.add_done_callback(background.discard)
+        task.add_done_callback(_log_failure)
+        return None
+    try:
+        return await asyncio.shield(task)
+    except (OperationalError, DBAPIError, OSError) as error:
+        log.error("database unavailable: %s", error)
+        raise web.HTTPServiceUnavailable(text="database unavailable, try again") from None
+
+
+def _log_failure(task: asyncio.Task[Outcome]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("late handler failed", exc_info=task.exception())

@@ -1,0 +1,112 @@
+"""Fixtures: the real app on a migrated SQLite file, or a fresh PostgreSQL database when
+BOTSTORE_TEST_POSTGRES_URL is set, driven through a signing WeChat emulator."""
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botstore.app import create_app
+from botstore.clock import FrozenClock
+from botstore.config import Config
+from botstore.console.client import Emulator
+from botstore.db import create_engine, migrate, session_factory
+from botstore.keys import db_key
+
+POSTGRES_URL = os.environ.get("BOTSTORE_TEST_POSTGRES_URL", "")
+NO_POSTGRES = (
+    "PostgreSQL tests need a server: install PostgreSQL (apt-get install postgresql) and set "
+    "BOTSTORE_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[str]:
+    """A migrated, empty database of each engine, dropped afterwards."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/botstore.db"
+        engine = create_engine(url)
+        await migrate(engine)
+        await engine.dispose()
+        yield url
+        return
+    if not POSTGRES_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: " + NO_POSTGRES)
+        pytest.skip(NO_POSTGRES)
+    name = f"botstore_test_{secrets.token_hex(6)}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = _with_database(POSTGRES_URL, name)
+    engine = create_engine(url)
+    await migrate(engine)
+    await engine.dispose()
+    try:
+        yield url
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+def config(database_url: str) -> Config:
+    return Config().replace(
+        database={"url": database_url, "seed_demo": False},
+        wechat={
+            "token": "AAAAA",
+            "app_id": "wxba5fad812f8e6fb9",
+            "encoding_aes_key": "A" * 43,
+            "account_id": "gh_97417a04a28d",
+            "mode": "compatible",
+        },
+        server={"reply_budget_seconds": 4.5},
+    )
+
+
+@pytest.fixture
+def app(config: Config, clock: FrozenClock) -> web.Application:
+    return create_app(config, clock=clock)
+
+
+@pytest.fixture
+async def client(aiohttp_client: object, app: web.Application) -> TestClient:
+    return await aiohttp_client(app)  # type: ignore[operator]
+
+
+@pytest.fixture
+def sessions(client: TestClient) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the app's own database, for checking what it stored."""
+    return client.app[db_key]
+
+
+@pytest.fixture
+def wechat(client: TestClient, config: Config, clock: FrozenClock) -> Emulator:
+    """Signs (and, if asked, encrypts) like the real WeChat server."""
+    return Emulator(client, config.wechat.path, config.wechat, clock=clock)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on a migrated database, without the web app (for service tests)."""
+    engine = create_engine(database_url)
+    yield session_factory(engine)
+    await engine.dispose()
