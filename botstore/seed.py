@@ -8,26 +8,26 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botstore.models import KeywordRule, MatchType
 from botstore.services import keywords
 
-DEMO_RULES = [
-    KeywordRule(
+DEMO_RULES: list[dict[str, object]] = [
+    dict(
         match_type=MatchType.EXACT,
         pattern="hello",
         priority=10,
         content="Hello {{ nickname or 'there' }}! Send help to see what botstore can do.",
     ),
-    KeywordRule(
+    dict(
         match_type=MatchType.CONTAINS,
         pattern="营业时间",
         priority=5,
         content="我们全天候营业 (open 24/7).",
     ),
-    KeywordRule(
+    dict(
         match_type=MatchType.REGEX,
         pattern=r"^(opening )?hours\??$",
         priority=5,
         content="botstore never closes: the sandbox is open 24/7.",
     ),
-    KeywordRule(
+    dict(
         match_type=MatchType.EXACT,
         pattern="about",
         priority=1,
@@ -45,5 +45,5 @@ async def seed_demo(session: AsyncSession, *, now: datetime) -> bool:
     if (await session.exec(select(KeywordRule.id).limit(1))).first() is not None:
         return False
     for rule in DEMO_RULES:
-        session.add(keywords.validate(rule.model_copy(update={"created_at": now})))
+        session.add(keywords.validate(KeywordRule(**rule, created_at=now)))
     return True
