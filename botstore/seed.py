@@ -9,34 +9,34 @@ from botstore.models import KeywordRule, MatchType
 from botstore.services import keywords
 
 DEMO_RULES: list[dict[str, object]] = [
-    dict(
-        match_type=MatchType.EXACT,
-        pattern="hello",
-        priority=10,
-        content="Hello {{ nickname or 'there' }}! Send help to see what botstore can do.",
-    ),
-    dict(
-        match_type=MatchType.CONTAINS,
-        pattern="营业时间",
-        priority=5,
-        content="我们全天候营业 (open 24/7).",
-    ),
-    dict(
-        match_type=MatchType.REGEX,
-        pattern=r"^(opening )?hours\??$",
-        priority=5,
-        content="botstore never closes: the sandbox is open 24/7.",
-    ),
-    dict(
-        match_type=MatchType.EXACT,
-        pattern="about",
-        priority=1,
-        reply_type="news",
-        title="About botstore",
-        description="A local emulator of a WeChat Official Account and its mini-program shops.",
-        url="http://127.0.0.1:8080/console",
-        pic_url="",
-    ),
+    {
+        "match_type": MatchType.EXACT,
+        "pattern": "hello",
+        "priority": 10,
+        "content": "Hello {{ nickname or 'there' }}! Send help to see what botstore can do.",
+    },
+    {
+        "match_type": MatchType.CONTAINS,
+        "pattern": "营业时间",
+        "priority": 5,
+        "content": "我们全天候营业 (open 24/7).",
+    },
+    {
+        "match_type": MatchType.REGEX,
+        "pattern": r"^(opening )?hours\??$",
+        "priority": 5,
+        "content": "botstore never closes: the sandbox is open 24/7.",
+    },
+    {
+        "match_type": MatchType.EXACT,
+        "pattern": "about",
+        "priority": 1,
+        "reply_type": "news",
+        "title": "About botstore",
+        "description": "A local emulator of a WeChat Official Account and its mini-program shops.",
+        "url": "http://127.0.0.1:8080/console",
+        "pic_url": "",
+    },
 ]
 
 

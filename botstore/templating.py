@@ -3,6 +3,7 @@
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -12,8 +13,8 @@ from botstore.money import format_yuan
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-def _when(value: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return value.strftime(fmt)
+def _when(value: datetime, timezone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(ZoneInfo(timezone)).strftime(fmt)
 
 
 def _install(env: Environment) -> Environment:

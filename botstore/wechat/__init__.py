@@ -70,14 +70,19 @@ from botstore.wechat.replies import (
     reply_from_dict,
     reply_to_dict,
 )
-from botstore.wechat.signature import check_msg_signature, check_signature, sign
+from botstore.wechat.signature import (
+    check_msg_signature,
+    check_signature,
+    sign,
+    timestamp_is_fresh,
+)
 
 __all__ = [
     "AnnualRenewEvent",
     "Article",
+    "ClickEvent",
     "CryptoError",
     "DecryptedReply",
-    "ClickEvent",
     "Event",
     "ImageMessage",
     "ImageReply",
@@ -144,4 +149,5 @@ __all__ = [
     "reply_from_dict",
     "reply_to_dict",
     "sign",
+    "timestamp_is_fresh",
 ]

@@ -26,3 +26,11 @@ def check_msg_signature(
 ) -> bool:
     """Check a `msg_signature` over the ciphertext `Encrypt` (§5.5), in constant time."""
     return _same(sign(token, timestamp, nonce, encrypted), msg_signature)
+
+
+def timestamp_is_fresh(timestamp: str, *, now: int, window_seconds: int) -> bool:
+    """Whether a query `timestamp` lies within window_seconds of now; a window of 0 allows all."""
+    # The signature alone does not stop a captured request from being replayed later (§1).
+    if not timestamp.isascii() or not timestamp.isdigit():
+        return False
+    return window_seconds <= 0 or abs(int(timestamp) - now) <= window_seconds

@@ -2,7 +2,7 @@
 
 import pytest
 
-from botstore.wechat import check_msg_signature, check_signature, sign
+from botstore.wechat import check_msg_signature, check_signature, sign, timestamp_is_fresh
 
 ENCRYPT_6_3 = (
     "+qdx1OKCy+5JPCBFWw70tm0fJGb2Jmeia4FCB7kao+/Q5c/ohsOzQHi8khUOb05JCpj0JB4RvQMkUyus8TPxLKJGQqcv"
@@ -110,3 +110,22 @@ def test_check_msg_signature_covers_the_ciphertext() -> None:
         "415670741",
         ENCRYPT_6_3[:-4] + "AAA=",
     )
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "now", "window", "fresh"),
+    [
+        ("1714036504", 1714036504, 300, True),
+        ("1714036204", 1714036504, 300, True),
+        ("1714036804", 1714036504, 300, True),
+        ("1714036203", 1714036504, 300, False),
+        ("1714036805", 1714036504, 300, False),
+        ("1", 1714036504, 0, True),
+        ("", 1714036504, 300, False),
+        ("-5", 1714036504, 0, False),
+        ("17140365O4", 1714036504, 0, False),
+        ("١٢", 12, 0, False),
+    ],
+)
+def test_timestamp_is_fresh(timestamp: str, now: int, window: int, fresh: bool) -> None:
+    assert timestamp_is_fresh(timestamp, now=now, window_seconds=window) is fresh
