@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 
 from aiohttp import web
@@ -19,9 +19,10 @@ from botstore.keys import (
     db_key,
     dispatcher_key,
     engine_key,
+    routers_key,
     xml_key,
 )
-from botstore.router import Dispatcher, TemplateReplies
+from botstore.router import Dispatcher, Router, TemplateReplies
 from botstore.services import messages
 from botstore.templating import merchant_environment, project_environment
 from botstore.webhook import setup_webhook
@@ -31,10 +32,13 @@ from handlers import ROUTERS
 log = logging.getLogger(__name__)
 
 
-def create_app(config: Config, *, clock: Clock | None = None) -> web.Application:
+def create_app(
+    config: Config, *, clock: Clock | None = None, routers: Sequence[Router] = ROUTERS
+) -> web.Application:
     """The whole server; the database schema must already be migrated."""
     app = web.Application(client_max_size=config.server.max_body_bytes)
     app[config_key] = config
+    app[routers_key] = list(routers)
     app[clock_key] = clock or SystemClock()
     app[background_key] = set()
     wechat = config.wechat
@@ -56,7 +60,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     app[engine_key] = engine
     app[db_key] = session_factory(engine)
     app[dispatcher_key] = Dispatcher(
-        routers=ROUTERS,
+        routers=app[routers_key],
         sessions=app[db_key],
         config=app[config_key],
         replies=TemplateReplies(project_environment()),

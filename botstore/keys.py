@@ -8,13 +8,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.clock import Clock
 from botstore.config import Config
-from botstore.router import Dispatcher
+from botstore.router import Dispatcher, Router
 from botstore.wechat import ReplyRenderer, WeChatCrypto
 
 config_key = web.AppKey("config", Config)
 clock_key = web.AppKey("clock", Clock)
 engine_key = web.AppKey("engine", AsyncEngine)
 db_key = web.AppKey("db", async_sessionmaker[AsyncSession])
+routers_key = web.AppKey("routers", list[Router])
 dispatcher_key = web.AppKey("dispatcher", Dispatcher)
 crypto_key = web.AppKey("crypto", WeChatCrypto)
 xml_key = web.AppKey("xml", ReplyRenderer)
