@@ -1,0 +1,490 @@
+"""Webhook throughput and latency: botstore against bare aiohttp doing the same protocol work.
+
+Run from the project root:
+
+    .venv/bin/python bench/webhook.py [--requests N] [--concurrency 1,32] [--database-url URL]
+
+It starts two servers as subprocesses on free local ports, each with its output in a temporary
+directory:
+
+- botstore (`python -m botstore serve`) on a fresh SQLite file in that directory, or on the
+  database given by --database-url (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/bench;
+  that database must exist, its schema is migrated and it is written to);
+- bench/bare_server.py: aiohttp checking `signature`, checking `msg_signature` and decrypting,
+  parsing the message and rendering (and encrypting) a constant text reply with
+  botstore.wechat, but with no routing and no database.
+
+Then, for plaintext and AES and every concurrency, it sends `balance` as fans through
+botstore's Emulator (signed, encrypted like WeChat; one fan per worker, a fresh MsgId per
+message) over one aiohttp session with as many connections as workers, checks every reply, and
+prints req/s, p50 and p99 latency and errors for both servers, and botstore's share of the bare
+figure against the target (>= 50 % of bare req/s; p99 < 50 ms at 32 connections).
+
+Each fan tops up 100 yuan before timing so its wallet exists, and each run starts with a few
+unmeasured requests. Latency is the client's view: it includes signing and encrypting the
+message and decrypting and parsing the reply in this process, which shares the machine with
+both servers. Exit status: 0 when every request succeeded, 1 otherwise (the target is
+reported, not enforced).
+"""
+
+import argparse
+import asyncio
+import contextlib
+import math
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy.engine import make_url
+
+from botstore.console.client import Emulator, EmulatorError, Exchange
+
+ROOT = Path(__file__).resolve().parent.parent
+BARE_SERVER = Path(__file__).resolve().parent / "bare_server.py"
+PYTHON = sys.executable
+
+PATH = "/wechat"
+TOKEN = "benchtoken"
+APP_ID = "wxbench0123456789"
+AES_KEY = "BenchBenchBench0123456789abcdefghijklmnopqr"
+ACCOUNT_ID = "gh_bench000001"
+BARE_REPLY = "bare reply: your balance is not looked up here"
+BALANCE_PREFIX = "Your balance"
+
+DEFAULT_REQUESTS = {1: 300, 32: 2000}
+DEFAULT_REQUESTS_OTHER = 1000
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 50.0
+TARGET_P99_CONCURRENCY = 32
+START_TIMEOUT_S = 60.0
+REQUEST_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The settings the Emulator shares with both servers."""
+
+    token: str = TOKEN
+    app_id: str = APP_ID
+    encoding_aes_key: str = AES_KEY
+    account_id: str = ACCOUNT_ID
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of the server process (Linux), for utilisation."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Result:
+    server: str
+    mode: str
+    concurrency: int
+    requests: int = 0
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    server_cpu: float | None = None  # server CPU seconds per wall second
+    client_cpu: float | None = None
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        """Nearest-rank percentile of the latencies, in ms."""
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        rank = min(max(1, math.ceil(q / 100 * len(ordered))), len(ordered))
+        return ordered[rank - 1]
+
+    def add_error(self, text: str) -> None:
+        self.errors += 1
+        if len(self.error_samples) < 5:
+            self.error_samples.append(text[:200])
+
+
+# --- servers ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("BOTSTORE_CONFIG", None)
+    env.update(
+        BOTSTORE_DATABASE_URL=database_url,
+        BOTSTORE_DATABASE_SEED_DEMO="false",
+        BOTSTORE_SERVER_HOST="127.0.0.1",
+        BOTSTORE_WECHAT_PATH=PATH,
+        BOTSTORE_WECHAT_MODE="compatible",
+        BOTSTORE_WECHAT_TIMESTAMP_WINDOW_SECONDS="0",
+        BOTSTORE_WECHAT_TOKEN=TOKEN,
+        BOTSTORE_WECHAT_APP_ID=APP_ID,
+        BOTSTORE_WECHAT_ENCODING_AES_KEY=AES_KEY,
+        BOTSTORE_WECHAT_PREVIOUS_ENCODING_AES_KEY="",
+        BOTSTORE_WECHAT_ACCOUNT_ID=ACCOUNT_ID,
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def start(name: str, args: list[str], env: dict[str, str], tmp: Path, port: int) -> Server:
+    log_path = tmp / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [PYTHON, *args],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own session: Ctrl-C reaches only this script, which then stops the servers.
+            start_new_session=True,
+        )
+    return Server(name, f"http://127.0.0.1:{port}{PATH}", process, log_path)
+
+
+def stop(server: Server) -> None:
+    if server.process.poll() is not None:
+        return
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=5)
+
+
+async def wait_ready(server: Server, session: aiohttp.ClientSession) -> None:
+    emulator = Emulator(session, server.url, Account())
+    deadline = time.perf_counter() + START_TIMEOUT_S
+    while True:
+        if server.process.poll() is not None:
+            raise RuntimeError(
+                f"{server.name} exited with {server.process.returncode}:\n{server.log_tail()}"
+            )
+        with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
+            status, body = await emulator.verify(echostr="ready")
+            if status == 200 and body == "ready":
+                return
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{server.name} did not answer in {START_TIMEOUT_S:.0f} s")
+        await asyncio.sleep(0.2)
+
+
+# --- load -------------------------------------------------------------------------------------
+
+
+def fan_of(worker: int) -> str:
+    """A 28-character openid like WeChat's, distinct per worker."""
+    return f"o_bench_{worker:04d}".ljust(28, "x")
+
+
+def problem(exchange: Exchange, expected: str, *, exact: bool) -> str | None:
+    """Why a reply is wrong, or None."""
+    if exchange.status != 200:
+        return f"HTTP {exchange.status}: {exchange.body[:100]}"
+    if exchange.problems:
+        return "; ".join(exchange.problems)
+    content = exchange.content
+    if (content != expected) if exact else not content.startswith(expected):
+        return f"unexpected reply: {exchange.describe()[:100]!r}"
+    return None
+
+
+async def send(emulator: Emulator, text: str, fan: str) -> Exchange | str:
+    try:
+        return await emulator.say(text, fan=fan)
+    except EmulatorError as error:
+        return str(error)
+
+
+async def warm_up(
+    emulator: Emulator, fans: list[str], *, topup: bool, expected: str, exact: bool
+) -> None:
+    """Create the wallets (botstore) and warm the connections; these requests are not timed."""
+    if topup:
+        for fan in fans:  # one at a time: first contact creates the fan and its wallet
+            exchange = await send(emulator, "topup 100", fan)
+            if isinstance(exchange, str) or exchange.status != 200:
+                raise RuntimeError(f"warm-up top-up for {fan} failed: {exchange}")
+            if not exchange.content.startswith("Topped up"):
+                raise RuntimeError(f"warm-up top-up for {fan}: {exchange.describe()}")
+    exchanges = await asyncio.gather(*(send(emulator, "balance", fan) for fan in fans * 3))
+    for exchange in exchanges:
+        if isinstance(exchange, str):
+            raise RuntimeError(f"warm-up failed: {exchange}")
+        why = problem(exchange, expected, exact=exact)
+        if why:
+            raise RuntimeError(f"warm-up failed: {why}")
+
+
+async def run(
+    server: Server, *, aes: bool, concurrency: int, requests: int, expected: str, exact: bool
+) -> Result:
+    result = Result(server.name, "aes" if aes else "plaintext", concurrency)
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        emulator = Emulator(session, server.url, Account(), encrypt=aes)
+        fans = [fan_of(worker) for worker in range(concurrency)]
+        await warm_up(emulator, fans, topup=False, expected=expected, exact=exact)
+        remaining = requests
+
+        async def worker(fan: str) -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                started = time.perf_counter()
+                exchange = await send(emulator, "balance", fan)
+                result.latencies_ms.append((time.perf_counter() - started) * 1000)
+                why = (
+                    exchange
+                    if isinstance(exchange, str)
+                    else problem(exchange, expected, exact=exact)
+                )
+                if why:
+                    result.add_error(why)
+
+        server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(fan) for fan in fans))
+        result.seconds = time.perf_counter() - started
+        result.requests = requests
+        server_cpu_after = server.cpu_seconds()
+        if server_cpu is not None and server_cpu_after is not None:
+            result.server_cpu = (server_cpu_after - server_cpu) / result.seconds
+        result.client_cpu = (time.process_time() - client_cpu) / result.seconds
+    return result
+
+
+async def bench(
+    botstore: Server, bare: Server, concurrencies: list[int], requests: int | None
+) -> list[Result]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        await asyncio.gather(wait_ready(botstore, session), wait_ready(bare, session))
+        # Every fan any run uses gets a wallet with 100 yuan; the top-up path is warmed too.
+        fans = [fan_of(worker) for worker in range(max(concurrencies))]
+        emulator = Emulator(session, botstore.url, Account())
+        await warm_up(emulator, fans, topup=True, expected=BALANCE_PREFIX, exact=False)
+    results = []
+    for aes in (False, True):
+        for concurrency in concurrencies:
+            count = requests or DEFAULT_REQUESTS.get(concurrency, DEFAULT_REQUESTS_OTHER)
+            for server, expected, exact in (
+                (bare, BARE_REPLY, True),
+                (botstore, BALANCE_PREFIX, False),
+            ):
+                mode = "aes" if aes else "plaintext"
+                print(f"  {server.name:<8} {mode:<9} c={concurrency:<3} {count} requests ...")
+                result = await run(
+                    server,
+                    aes=aes,
+                    concurrency=concurrency,
+                    requests=count,
+                    expected=expected,
+                    exact=exact,
+                )
+                results.append(result)
+    return results
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def _cpu(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def report(results: list[Result], database: str) -> bool:
+    """Print the table and the comparison; True when every request succeeded."""
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    print()
+    print(
+        f"machine: {platform.machine()}, nproc {affinity or os.cpu_count()} "
+        f"(cpu_count {os.cpu_count()}), {platform.system()} {platform.release()}"
+    )
+    print(
+        f"python {platform.python_version()} ({platform.python_implementation()}), "
+        f"aiohttp {aiohttp.__version__}"
+    )
+    print(f"database: {database}")
+    print()
+    header = (
+        f"{'server':<9}{'mode':<10}{'conc':>5}{'requests':>10}{'req/s':>10}"
+        f"{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'srv cpu':>9}{'bench cpu':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r.server:<9}{r.mode:<10}{r.concurrency:>5}{r.requests:>10}{r.rps:>10.0f}"
+            f"{r.percentile(50):>9.1f}{r.percentile(99):>9.1f}{r.errors:>8}"
+            f"{_cpu(r.server_cpu):>9}{_cpu(r.client_cpu):>10}"
+        )
+    print()
+    print(
+        f"botstore / bare (target: >= {TARGET_RATIO:.0%} of bare req/s; "
+        f"p99 < {TARGET_P99_MS:.0f} ms at c={TARGET_P99_CONCURRENCY}):"
+    )
+    by_key = {(r.server, r.mode, r.concurrency): r for r in results}
+    for mode, concurrency in dict.fromkeys((r.mode, r.concurrency) for r in results):
+        ours, bare = by_key[("botstore", mode, concurrency)], by_key[("bare", mode, concurrency)]
+        ratio = ours.rps / bare.rps if bare.rps else 0.0
+        verdicts = [f"ratio {'met' if ratio >= TARGET_RATIO else 'NOT met'}"]
+        if concurrency == TARGET_P99_CONCURRENCY:
+            p99 = ours.percentile(99)
+            verdicts.append(f"p99 {p99:.1f} ms {'met' if p99 < TARGET_P99_MS else 'NOT met'}")
+        if ours.errors:
+            verdicts.append(f"{ours.errors} errors")
+        print(
+            f"  {mode:<9} c={concurrency:<3} {ours.rps:>7.0f} / {bare.rps:>7.0f} req/s "
+            f"= {ratio:>6.1%}   {', '.join(verdicts)}"
+        )
+    failed = [r for r in results if r.errors]
+    for r in failed:
+        print(f"errors of {r.server} {r.mode} c={r.concurrency}:")
+        for sample in r.error_samples:
+            print(f"  {sample}")
+    print(
+        "\nsrv cpu / bench cpu: CPU time of the server / this load generator per wall second "
+        "(100% = one core)."
+    )
+    return not failed
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def parse_concurrency(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from None
+    if not values or any(value < 1 for value in values):
+        raise argparse.ArgumentTypeError(f"concurrencies must be >= 1: {text!r}")
+    return list(dict.fromkeys(values))
+
+
+def describe_database(url: str, *, default: bool) -> str:
+    parsed = make_url(url)
+    if default:
+        return f"SQLite ({parsed.drivername}), a fresh file in the temporary directory"
+    return f"{parsed.get_backend_name()} ({parsed.render_as_string(hide_password=True)})"
+
+
+@contextlib.contextmanager
+def terminate_on_sigterm() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so the servers and the directory are cleaned up."""
+
+    def on_term(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        help="timed requests per run (default: 300 at c=1, 2000 at c=32, 1000 otherwise)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=parse_concurrency,
+        default=[1, 32],
+        help="comma-separated connection counts (default: 1,32)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="botstore's database (default: a fresh SQLite file in a temporary directory)",
+    )
+    args = parser.parse_args()
+    if args.requests is not None and args.requests < 1:
+        parser.error("--requests must be at least 1")
+
+    servers: list[Server] = []
+    tmp = Path(tempfile.mkdtemp(prefix="botstore-bench-"))
+    try:
+        with terminate_on_sigterm():
+            database_url = args.database_url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
+            env = server_env(database_url)
+            port = free_port()
+            servers.append(
+                start("botstore", ["-m", "botstore", "serve", "--port", str(port)], env, tmp, port)
+            )
+            bare_port = free_port()
+            servers.append(
+                start(
+                    "bare",
+                    [str(BARE_SERVER), "--port", str(bare_port), "--reply", BARE_REPLY],
+                    env,
+                    tmp,
+                    bare_port,
+                )
+            )
+            botstore, bare = servers
+            print(f"botstore on {botstore.url}, bare aiohttp on {bare.url}; logs in {tmp}")
+            results = asyncio.run(bench(botstore, bare, args.concurrency, args.requests))
+            for server in servers:
+                if server.process.poll() is not None:
+                    print(f"{server.name} died during the run:\n{server.log_tail()}")
+                    return 1
+            ok = report(results, describe_database(database_url, default=not args.database_url))
+            return 0 if ok else 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except RuntimeError as error:
+        print(f"bench failed: {error}", file=sys.stderr)
+        return 1
+    finally:
+        for server in servers:
+            stop(server)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
