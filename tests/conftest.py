@@ -3,7 +3,7 @@ BOTSTORE_TEST_POSTGRES_URL is set, driven through a signing WeChat emulator."""
 
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -96,6 +96,12 @@ async def client(aiohttp_client: object, app: web.Application) -> TestClient:
 def sessions(client: TestClient) -> async_sessionmaker[AsyncSession]:
     """Sessions on the app's own database, for checking what it stored."""
     return client.app[db_key]
+
+
+@pytest.fixture
+def sessions_of() -> Callable[[web.Application], async_sessionmaker[AsyncSession]]:
+    """Sessions on the database of an app a test made itself."""
+    return lambda app: app[db_key]
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ async def test_url_verification_through_the_emulator(wechat: Emulator) -> None:
 
 
 async def test_safe_mode_push_of_the_derived_vector_decrypts_and_gets_an_encrypted_reply(
-    aiohttp_client, config: Config, sessions_for
+    aiohttp_client, config: Config, sessions_of
 ) -> None:
     # wechat-protocol.md 6.10(b): the token, key, appid and account of the conftest config.
     app = create_app(config.replace(wechat={"mode": "safe"}), clock=at(1714112445))
@@ -98,7 +98,7 @@ async def test_safe_mode_push_of_the_derived_vector_decrypts_and_gets_an_encrypt
     assert isinstance(reply.reply, TextReply)
     assert "hello" in reply.reply.content
 
-    sessions = sessions_for(client)
+    sessions = sessions_of(client.app)
     async with sessions() as session:
         logged = (await session.exec(select(InboundMessage))).one()
     assert (logged.dedup_key, logged.msg_type, logged.encrypted) == (
@@ -106,13 +106,6 @@ async def test_safe_mode_push_of_the_derived_vector_decrypts_and_gets_an_encrypt
         "text",
         True,
     )
-
-
-@pytest.fixture
-def sessions_for():  # type: ignore[no-untyped-def]
-    from botstore.keys import db_key
-
-    return lambda client: client.app[db_key]
 
 
 async def test_plaintext_text_reply_swaps_parties_and_stamps_the_clock(

@@ -1,0 +1,92 @@
+"""The ledger: balanced, idempotent per key, never below zero, also under concurrency."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from botstore.errors import InsufficientFunds
+from botstore.models import Account, AccountKind, LedgerEntry
+from botstore.services import fans, ledger
+from botstore.services.ledger import Leg, UnbalancedTransaction
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def wallet_and_outside(database) -> tuple[int, int]:
+    async with database() as session, session.begin():
+        fan = await fans.get_or_create(session, "o_ledger", now=NOW)
+        outside = await ledger.system_account(session, AccountKind.OUTSIDE)
+        return fan.wallet_account_id, outside.id
+
+
+async def move(database, key: str, legs: list[Leg]) -> None:
+    async with database() as session, session.begin():
+        await ledger.transfer(session, key=key, kind="test", legs=legs, now=NOW)
+
+
+async def test_a_transfer_moves_money_and_balances(database) -> None:
+    wallet, outside = await wallet_and_outside(database)
+    await move(database, "k1", [Leg(outside, -500), Leg(wallet, 500)])
+    async with database() as session:
+        assert await ledger.balance_of(session, wallet) == 500
+        assert await ledger.balance_of(session, outside) == -500
+        assert await ledger.imbalance(session) == 0
+
+
+async def test_a_repeated_key_moves_nothing(database) -> None:
+    wallet, outside = await wallet_and_outside(database)
+    for _ in range(3):
+        await move(database, "same", [Leg(outside, -500), Leg(wallet, 500)])
+    async with database() as session:
+        assert await ledger.balance_of(session, wallet) == 500
+        assert (await session.exec(select(func.count()).select_from(LedgerEntry))).one() == 2
+
+
+@pytest.mark.parametrize(
+    "legs",
+    [[Leg(1, -5), Leg(2, 4)], [Leg(1, 5)], [Leg(1, 0), Leg(2, 0)], []],
+    ids=["unbalanced", "one-leg", "zero", "empty"],
+)
+async def test_malformed_transactions_are_programming_errors(database, legs) -> None:
+    with pytest.raises(UnbalancedTransaction):
+        await move(database, "bad", legs)
+
+
+async def test_a_wallet_cannot_go_below_zero(database) -> None:
+    wallet, outside = await wallet_and_outside(database)
+    await move(database, "in", [Leg(outside, -100), Leg(wallet, 100)])
+    with pytest.raises(InsufficientFunds):
+        await move(database, "out", [Leg(wallet, -101), Leg(outside, 101)])
+    async with database() as session:
+        assert await ledger.balance_of(session, wallet) == 100
+
+
+async def test_the_database_refuses_a_negative_wallet_even_without_the_service(database) -> None:
+    wallet, _ = await wallet_and_outside(database)
+    with pytest.raises(IntegrityError):
+        async with database() as session, session.begin():
+            account = await session.get(Account, wallet)
+            account.balance_fen = -1
+            session.add(account)
+
+
+async def test_concurrent_spends_never_overdraw(database) -> None:
+    wallet, outside = await wallet_and_outside(database)
+    await move(database, "seed", [Leg(outside, -1000), Leg(wallet, 1000)])
+
+    async def spend(index: int) -> bool:
+        try:
+            await move(database, f"spend-{index}", [Leg(wallet, -300), Leg(outside, 300)])
+        except InsufficientFunds:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(*(spend(i) for i in range(12)))
+    assert sum(outcomes) == 3
+    async with database() as session:
+        assert await ledger.balance_of(session, wallet) == 100
+        assert await ledger.imbalance(session) == 0
