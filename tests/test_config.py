@@ -1,0 +1,112 @@
+"""Settings: the file, environment overrides, and one-line errors naming the key."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from botstore.config import DEFAULT_PATH, ConfigError, load_config
+
+
+def test_the_shipped_config_loads_with_working_defaults() -> None:
+    config = load_config(DEFAULT_PATH, env={})
+    assert config.server.port == 8080
+    assert config.database.url.startswith("sqlite+aiosqlite:///")
+    assert config.wechat.mode == "compatible"
+    assert config.wallet.topup_daily_cap_fen == 500_000
+
+
+def test_environment_variables_override_every_section() -> None:
+    env = {
+        "BOTSTORE_SERVER_PORT": "9000",
+        "BOTSTORE_DATABASE_URL": "postgresql+asyncpg://u@h/db",
+        "BOTSTORE_WECHAT_TOKEN": "abc123",
+        "BOTSTORE_WECHAT_APP_ID": "wx1",
+        "BOTSTORE_WECHAT_ENCODING_AES_KEY": "B" * 43,
+        "BOTSTORE_WECHAT_MODE": "safe",
+        "BOTSTORE_WECHAT_ACCOUNT_ID": "gh_1",
+        "BOTSTORE_ADMIN_TOKEN": "secret",
+        "BOTSTORE_DATABASE_SEED_DEMO": "false",
+    }
+    config = load_config(DEFAULT_PATH, env=env)
+    assert config.server.port == 9000
+    assert config.database.url == "postgresql+asyncpg://u@h/db"
+    assert (config.wechat.token, config.wechat.app_id, config.wechat.mode) == (
+        "abc123",
+        "wx1",
+        "safe",
+    )
+    assert config.wechat.encoding_aes_key == "B" * 43
+    assert config.wechat.account_id == "gh_1"
+    assert config.admin.token == "secret"
+    assert config.database.seed_demo is False
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"BOTSTORE_WECHAT_MODE": "secret"},
+            "wechat.mode: must be plaintext, compatible or safe (got 'secret')",
+        ),
+        ({"BOTSTORE_SERVER_PORT": "eighty"}, "server.port: must be a whole number (got 'eighty')"),
+        ({"BOTSTORE_SERVER_PORT": "70000"}, "server.port: must be 1-65535 (got 70000)"),
+        (
+            {"BOTSTORE_WECHAT_ENCODING_AES_KEY": "short"},
+            "wechat.encoding_aes_key: must be 43 letters/digits (got **********)",
+        ),
+        (
+            {"BOTSTORE_DATABASE_URL": "mysql://x"},
+            "database.url: must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (got 'mysql://x')",
+        ),
+        (
+            {"BOTSTORE_WECHAT_TOKEN": "a b"},
+            "wechat.token: must be 3-32 letters/digits (got **********)",
+        ),
+        (
+            {"BOTSTORE_WALLET_TIMEZONE": "Mars/Olympus"},
+            "wallet.timezone: must be an IANA time zone (got 'Mars/Olympus')",
+        ),
+        (
+            {"BOTSTORE_DATABASE_SEED_DEMO": "maybe"},
+            "database.seed_demo: must be true or false (got 'maybe')",
+        ),
+    ],
+)
+def test_a_bad_value_names_the_key(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(DEFAULT_PATH, env=env)
+    assert str(error.value) == message
+
+
+def test_unknown_keys_and_sections_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[server]\nprot = 1\n")
+    with pytest.raises(ConfigError, match=r"^server.prot: unknown setting$"):
+        load_config(path, env={})
+    path.write_text("[serve]\nport = 1\n")
+    with pytest.raises(ConfigError, match=r"^serve: unknown section$"):
+        load_config(path, env={})
+
+
+def test_secrets_are_masked_when_printed() -> None:
+    redacted = load_config(DEFAULT_PATH, env={}).redacted()
+    assert redacted["wechat"]["token"] == "**********"
+    assert redacted["admin"]["token"] == "**********"
+    assert redacted["server"]["port"] == 8080
+
+
+def test_serve_with_a_bad_value_stops_with_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "botstore", "serve"],
+        env={"BOTSTORE_WECHAT_MODE": "secret", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "botstore: bad config: wechat.mode: must be plaintext, compatible or safe (got 'secret')\n"
+    )
