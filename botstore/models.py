@@ -3,7 +3,16 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Index, MetaData, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Index,
+    MetaData,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -44,6 +53,10 @@ class AccountKind:
     WALLET = "wallet"
     OUTSIDE = "outside"  # the world beyond the sandbox: top-ups come from here
     PLATFORM = "platform"
+    ESCROW = "escrow"  # the platform holds order payments here until completion
+    STORE = "store"
+    MERCHANT = "merchant"
+    PARTNER = "partner"
 
 
 class Account(SQLModel, table=True):
@@ -169,4 +182,197 @@ class KeywordRule(SQLModel, table=True):
     url: str = Field(default="", max_length=500)
     pic_url: str = Field(default="", max_length=500)
     enabled: bool = True
+    created_at: datetime = _at()
+
+
+# --- Commerce: WeStore shops, orders, group buys, offline merchants, partner services ---
+
+
+class Store(SQLModel, table=True):
+    """A fan's WeStore shop; one per fan. Its account receives what its sales earn."""
+
+    __tablename__ = "store"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_fan_id: int = Field(foreign_key="fan.id", unique=True)
+    account_id: int = Field(foreign_key="account.id")
+    name: str = Field(max_length=60)
+    description: str = Field(default="", max_length=500)
+    cover_url: str = Field(default="", max_length=500)
+    created_at: datetime = _at()
+
+
+class Product(SQLModel, table=True):
+    """A product listed in a store; a resale listing points at its supplier's product."""
+
+    __tablename__ = "product"
+    __table_args__ = (
+        CheckConstraint("price_fen > 0", name="price"),
+        CheckConstraint("stock >= 0", name="stock"),
+        CheckConstraint("group_price_fen IS NULL OR group_price_fen > 0", name="group_price"),
+        CheckConstraint("group_size IS NULL OR group_size >= 2", name="group_size"),
+        Index("ix_product_created_at_id", "created_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    store_id: int = Field(foreign_key="store.id", index=True)
+    name: str = Field(max_length=60)
+    description: str = Field(default="", max_length=500)
+    image_url: str = Field(default="", max_length=500)
+    price_fen: int = Field(sa_type=BigInteger)
+    # Stock lives on the supplier's product; a resale listing's own stock stays 0.
+    stock: int = 0
+    supplier_product_id: int | None = Field(default=None, foreign_key="product.id", index=True)
+    group_price_fen: int | None = Field(default=None, sa_type=BigInteger)
+    group_size: int | None = None
+    group_hours: int = 24
+    created_at: datetime = _at()
+
+
+class OrderStatus:
+    PAID = "paid"
+    SHIPPED = "shipped"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Order(SQLModel, table=True):
+    """A purchase. The money sits in escrow until the order completes (or is refunded)."""
+
+    __tablename__ = "order"
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty"),
+        CheckConstraint("total_fen >= 0", name="total"),
+        CheckConstraint("discount_fen >= 0", name="discount"),
+        CheckConstraint("status IN ('paid', 'shipped', 'completed', 'cancelled')", name="status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # One order per inbound message (its dedup key plus the role), so a retry can't buy twice.
+    key: str = Field(max_length=200, unique=True)
+    buyer_fan_id: int = Field(foreign_key="fan.id", index=True)
+    product_id: int = Field(foreign_key="product.id")  # what the buyer picked (maybe a resale)
+    supplier_product_id: int = Field(foreign_key="product.id")  # whose stock and who ships
+    supplier_store_id: int = Field(foreign_key="store.id", index=True)
+    affiliate_store_id: int | None = Field(default=None, foreign_key="store.id", index=True)
+    group_id: int | None = Field(default=None, foreign_key="group_buy.id", index=True)
+    qty: int
+    unit_price_fen: int = Field(sa_type=BigInteger)  # what the buyer's price list said
+    supplier_unit_fen: int = Field(sa_type=BigInteger)  # what the supplier gets per unit
+    discount_fen: int = Field(default=0, sa_type=BigInteger)  # funded by the platform
+    total_fen: int = Field(sa_type=BigInteger)  # what the buyer paid
+    status: str = Field(default=OrderStatus.PAID, max_length=16)
+    paid_at: datetime = _at()
+    shipped_at: datetime | None = _at(default=None)
+    received_at: datetime | None = _at(default=None)
+    completed_at: datetime | None = _at(default=None)
+    cancelled_at: datetime | None = _at(default=None)
+
+
+class GroupStatus:
+    OPEN = "open"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class GroupBuy(SQLModel, table=True):
+    """A group buy at the product's group price; it completes when `size` fans have joined."""
+
+    __tablename__ = "group_buy"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'completed', 'failed')", name="status"),
+        CheckConstraint("size >= 2", name="size"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="product.id")
+    leader_fan_id: int = Field(foreign_key="fan.id")
+    price_fen: int = Field(sa_type=BigInteger)
+    size: int
+    joined: int = 0
+    status: str = Field(default=GroupStatus.OPEN, max_length=16)
+    deadline_at: datetime = _at(index=True)
+    created_at: datetime = _at()
+    closed_at: datetime | None = _at(default=None)
+
+
+class GroupMember(SQLModel, table=True):
+    __tablename__ = "group_member"
+    __table_args__ = (UniqueConstraint("group_id", "fan_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="group_buy.id", index=True)
+    fan_id: int = Field(foreign_key="fan.id")
+    key: str = Field(max_length=200, unique=True)
+    paid_fen: int = Field(sa_type=BigInteger)
+    joined_at: datetime = _at()
+
+
+class Merchant(SQLModel, table=True):
+    """An offline merchant: paid by code, or through its QR scene."""
+
+    __tablename__ = "merchant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=60)
+    scene: str = Field(max_length=64, unique=True)
+    account_id: int = Field(foreign_key="account.id")
+    created_at: datetime = _at()
+
+
+class QrCode(SQLModel, table=True):
+    """A parametric QR code made through the emulated /cgi-bin/qrcode/create."""
+
+    __tablename__ = "qr_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket: str = Field(max_length=200, unique=True)
+    action_name: str = Field(max_length=32)
+    scene: str = Field(max_length=64, index=True)
+    expire_at: datetime | None = _at(default=None)
+    created_at: datetime = _at()
+
+
+class PartnerService(SQLModel, table=True):
+    """A third-party mini program (ride hailing, bikes, hotels, recharge) paid via the wallet."""
+
+    __tablename__ = "partner_service"
+    __table_args__ = (
+        CheckConstraint("commission_bps >= 0 AND commission_bps <= 10000", name="commission"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60)
+    category: str = Field(max_length=32)
+    description: str = Field(default="", max_length=300)
+    app_id: str = Field(max_length=32)
+    page_path: str = Field(default="pages/index/index", max_length=200)
+    icon_url: str = Field(default="", max_length=500)
+    account_id: int = Field(foreign_key="account.id")
+    # The platform's cut of every payment, in basis points (100 = 1%).
+    commission_bps: int = 0
+    created_at: datetime = _at()
+
+
+class Conversation(SQLModel, table=True):
+    """A fan's open multi-message exchange, e.g. a merchant payment waiting for the amount."""
+
+    __tablename__ = "conversation"
+
+    fan_id: int = Field(foreign_key="fan.id", primary_key=True)
+    kind: str = Field(max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    started_at: datetime = _at()
+    expires_at: datetime = _at()
+
+
+class AccessToken(SQLModel, table=True):
+    """Tokens of the emulated active APIs (/cgi-bin/token)."""
+
+    __tablename__ = "access_token"
+
+    token: str = Field(primary_key=True, max_length=200)
+    app_id: str = Field(max_length=32)
+    expires_at: datetime = _at(index=True)
     created_at: datetime = _at()

@@ -15,9 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.config import Config
 from botstore.errors import BadArgument, DomainError
-from botstore.models import Fan, KeywordRule
+from botstore.models import Conversation, Fan, KeywordRule
 from botstore.money import Fen, parse_yuan
-from botstore.services import fans, keywords, messages
+from botstore.services import conversations, fans, keywords, messages
 from botstore.templating import render_merchant
 from botstore.wechat import (
     Article,
@@ -108,6 +108,7 @@ class Context:
 
 
 HandlerFn = Callable[..., Awaitable[Reply | None]]
+ConversationFn = Callable[["Context", Conversation, str], Awaitable[Reply | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +169,7 @@ class Router:
         self.title = title
         self.commands: list[Command] = []
         self.events: dict[str, HandlerFn] = {}
+        self.conversations: dict[str, ConversationFn] = {}
 
     def command(self, name: str, *aliases: str) -> Callable[[HandlerFn], HandlerFn]:
         """Register a command: usage from the parameters, summary from the docstring."""
@@ -194,6 +196,19 @@ class Router:
 
         def register(handler: HandlerFn) -> HandlerFn:
             self.events[name.lower()] = handler
+            return handler
+
+        return register
+
+    def conversation(self, kind: str) -> Callable[[ConversationFn], ConversationFn]:
+        """Register the handler of a conversation kind: it gets the fan's next texts.
+
+        It returns a reply, or None to hand the text back to normal routing (the fan moved on;
+        the handler should have finished the conversation).
+        """
+
+        def register(handler: ConversationFn) -> ConversationFn:
+            self.conversations[kind] = handler
             return handler
 
         return register
@@ -264,11 +279,12 @@ class Dispatcher:
     merchant_env: Environment
     commands: dict[str, Command] = field(init=False)
     events: dict[str, HandlerFn] = field(init=False)
+    conversations: dict[str, ConversationFn] = field(init=False)
     areas: list[tuple[str, list[Command]]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.routers = list(self.routers)
-        self.commands, self.events, self.areas = {}, {}, []
+        self.commands, self.events, self.conversations, self.areas = {}, {}, {}, []
         for router in self.routers:
             for command in router.commands:
                 for word in (command.name, *command.aliases):
@@ -276,6 +292,7 @@ class Dispatcher:
                         raise ValueError(f"command word {word!r} registered twice")
                     self.commands[word.lower()] = command
             self.events.update(router.events)
+            self.conversations.update(router.conversations)
             if router.commands:
                 self.areas.append((router.title, router.commands))
 
@@ -340,6 +357,16 @@ class Dispatcher:
         return await handler(ctx) if handler else None
 
     async def run_text(self, ctx: Context, text: str) -> Reply | None:
+        """Route a fan's text: an open conversation, then keyword rules, then commands."""
+        conversation = await conversations.active(ctx.session, ctx.fan, now=ctx.now)
+        if conversation is not None:
+            handler = self.conversations.get(conversation.kind)
+            if handler is None:  # a kind no router handles any more
+                await conversations.finish(ctx.session, ctx.fan)
+            else:
+                reply = await handler(ctx, conversation, text)
+                if reply is not None:
+                    return reply
         rule = await keywords.match(ctx.session, text)
         if rule is not None:
             return self.keyword_reply(rule, ctx, text)

@@ -9,8 +9,9 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from sqlalchemy import text
+from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.app import create_app
@@ -19,6 +20,8 @@ from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.db import create_engine, migrate, session_factory
 from botstore.keys import db_key
+from botstore.models import Account, AccountKind
+from botstore.services import ledger
 
 POSTGRES_URL = os.environ.get("BOTSTORE_TEST_POSTGRES_URL", "")
 NO_POSTGRES = (
@@ -38,9 +41,12 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Asyn
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path}/botstore.db"
         engine = create_engine(url)
-        await migrate(engine)
-        await engine.dispose()
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
         yield url
+        await assert_money_invariants(url)
         return
     if not POSTGRES_URL:
         if os.environ.get("CI"):
@@ -52,14 +58,38 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: object) -> Asyn
         await connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = _with_database(POSTGRES_URL, name)
     engine = create_engine(url)
-    await migrate(engine)
-    await engine.dispose()
     try:
+        await migrate(engine)
+        await engine.dispose()
         yield url
+        await assert_money_invariants(url)
     finally:
+        await engine.dispose()
         async with admin.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+async def assert_money_invariants(url: str) -> None:
+    """After every database test: the ledger balances and no account but the outside is negative."""
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            assert await ledger.imbalance(session) == 0, "ledger entries do not sum to zero"
+            negative = (
+                await session.exec(
+                    select(Account).where(
+                        Account.kind != AccountKind.OUTSIDE, Account.balance_fen < 0
+                    )
+                )
+            ).all()
+            assert not negative, f"negative balances: {negative}"
+            total = (
+                await session.exec(select(func.coalesce(func.sum(Account.balance_fen), 0)))
+            ).one()
+            assert total == 0, "account balances do not sum to zero"
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture
