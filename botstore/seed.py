@@ -1,5 +1,6 @@
 """Demo data, loaded once into an empty database."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlmodel import select
@@ -40,10 +41,22 @@ DEMO_RULES: list[dict[str, object]] = [
 ]
 
 
+async def seed_keyword_rules(session: AsyncSession, *, now: datetime) -> None:
+    for rule in DEMO_RULES:
+        session.add(keywords.validate(KeywordRule(**rule, created_at=now)))
+
+
+Seeder = Callable[..., Awaitable[None]]
+
+# Each business area adds its demo data here; they run in this order, in one transaction.
+SEEDERS: list[Seeder] = [seed_keyword_rules]
+
+
 async def seed_demo(session: AsyncSession, *, now: datetime) -> bool:
     """Add the demo data unless the database already has some; True if it did."""
     if (await session.exec(select(KeywordRule.id).limit(1))).first() is not None:
         return False
-    for rule in DEMO_RULES:
-        session.add(keywords.validate(KeywordRule(**rule, created_at=now)))
+    for seeder in SEEDERS:
+        await seeder(session, now=now)
+        await session.flush()
     return True
