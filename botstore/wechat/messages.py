@@ -1,5 +1,6 @@
 """Inbound push XML (wechat-protocol.md §2): typed messages and events, and rendering it."""
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -130,7 +131,11 @@ class Event(InboundMessage):
     @property
     def dedup_key(self) -> str:
         """`evt:{FromUserName}:{CreateTime}:{Event}:{EventKey}` (§4)."""
-        return f"evt:{self.from_user}:{self.create_time}:{self.event}:{self.event_key}"
+        key = f"evt:{self.from_user}:{self.create_time}:{self.event}:{self.event_key}"
+        # A VIEW's EventKey is a URL of up to 1024 bytes (§8): keep keys short enough to store.
+        if len(key) > MAX_DEDUP_KEY:
+            return "evt:sha256:" + hashlib.sha256(key.encode()).hexdigest()
+        return key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -606,12 +611,20 @@ def _required_text(fields: Mapping[str, object], name: str) -> str:
     return value
 
 
+MAX_DEDUP_KEY = 200
+# Far beyond anything the platform sends (an OpenID is 28 characters, §0); longer values are junk.
+_LENGTH_LIMITS = {"ToUserName": 64, "FromUserName": 64, "MsgType": 32, "Event": 64, "MsgId": 24}
+
+
 def parse_message(body: bytes | str) -> InboundMessage:
     """Parse an inbound (plaintext or decrypted) push into its typed message or event."""
     fields = parse_xml_fields(body)
     create_time = _required_text(fields, "CreateTime").strip()
     if not _INT.fullmatch(create_time):
         raise MessageError("CreateTime is not an integer")
+    for name, limit in _LENGTH_LIMITS.items():
+        if len(_text(fields, name)) > limit:
+            raise MessageError(f"{name} longer than {limit} characters")
     common: dict[str, object] = {
         "to_user": _required_text(fields, "ToUserName"),
         "from_user": _required_text(fields, "FromUserName"),

@@ -189,3 +189,29 @@ async def test_decryptable_json_is_not_a_message(wechat: Emulator, sessions) -> 
     exchange = await wechat.post(fields(wechat), query=query, body=body)
     assert (exchange.status, exchange.body) == (400, "bad message: malformed XML")
     await assert_nothing_stored(sessions)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"FromUserName": "o" * 65},
+        {"MsgType": "x" * 33},
+        {"MsgId": "9" * 30},
+        {"ToUserName": "g" * 65},
+    ],
+    ids=["long-openid", "long-msgtype", "long-msgid", "long-account"],
+)
+async def test_absurdly_long_identifiers_get_400(
+    wechat: Emulator, sessions, override: dict
+) -> None:
+    exchange = await wechat.post(fields(wechat) | override)
+    assert exchange.status == 400
+    assert "longer than" in exchange.body or "is not an integer" in exchange.body
+    await assert_nothing_stored(sessions)
+
+
+async def test_a_view_with_a_very_long_url_is_recorded(wechat: Emulator, sessions) -> None:
+    url = "https://example.com/" + "a" * 1000
+    exchange = await wechat.event("VIEW", fan="o_a", event_key=url, extra={"MenuId": 1})
+    assert exchange.is_success
+    assert await count(sessions, InboundMessage) == 1
