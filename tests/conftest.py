@@ -20,7 +20,7 @@ from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.db import create_engine, migrate, session_factory
 from botstore.keys import db_key
-from botstore.models import Account, AccountKind
+from botstore.models import Account, AccountKind, LedgerEntry
 from botstore.services import ledger
 
 POSTGRES_URL = os.environ.get("BOTSTORE_TEST_POSTGRES_URL", "")
@@ -88,6 +88,19 @@ async def assert_money_invariants(url: str) -> None:
                 await session.exec(select(func.coalesce(func.sum(Account.balance_fen), 0)))
             ).one()
             assert total == 0, "account balances do not sum to zero"
+            moved = (
+                select(LedgerEntry.account_id, func.sum(LedgerEntry.amount_fen).label("fen"))
+                .group_by(LedgerEntry.account_id)
+                .subquery()
+            )
+            drifted = (
+                await session.exec(
+                    select(Account.id)
+                    .outerjoin(moved, moved.c.account_id == Account.id)
+                    .where(Account.balance_fen != func.coalesce(moved.c.fen, 0))
+                )
+            ).all()
+            assert not drifted, f"balances that differ from their entries: accounts {drifted}"
     finally:
         await engine.dispose()
 

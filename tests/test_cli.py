@@ -1,47 +1,20 @@
 """The CLI end to end: a real `serve` process, poked by `send`."""
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.live import free_port, live_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    tmp = tmp_path_factory.mktemp("serve")
-    port = free_port()
-    env = os.environ | {
-        "BOTSTORE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/cli.db",
-        "BOTSTORE_SERVER_PORT": str(port),
-        "BOTSTORE_WECHAT_TOKEN": "clitoken",
-    }
-    log = (tmp / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "botstore", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None, (tmp / "serve.log").read_text()
-            time.sleep(0.2)
-    yield env
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    with live_server(tmp_path_factory.mktemp("serve"), BOTSTORE_WECHAT_TOKEN="clitoken") as env:
+        yield env
 
 
 def send(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
