@@ -8,6 +8,8 @@ from datetime import timedelta
 
 from aiohttp import web
 
+from botstore.admin import create_admin_app
+from botstore.api import setup_api
 from botstore.clock import Clock, SystemClock
 from botstore.config import Config
 from botstore.db import create_engine, session_factory
@@ -20,9 +22,12 @@ from botstore.keys import (
     dispatcher_key,
     engine_key,
     routers_key,
+    scheduler_key,
     xml_key,
 )
+from botstore.pages import setup_pages
 from botstore.router import Dispatcher, Router, TemplateReplies
+from botstore.scheduler import Scheduler
 from botstore.services import messages
 from botstore.templating import merchant_environment, project_environment
 from botstore.webhook import setup_webhook
@@ -50,8 +55,11 @@ def create_app(
     )
     env = project_environment()
     app[xml_key] = ReplyRenderer(env)
-    app.cleanup_ctx.extend([database_ctx, background_ctx, prune_ctx])
+    app.cleanup_ctx.extend([database_ctx, background_ctx, prune_ctx, scheduler_ctx])
     setup_webhook(app, path=wechat.path)
+    setup_api(app)
+    setup_pages(app, env)
+    app.add_subapp("/admin/", create_admin_app())
     return app
 
 
@@ -101,3 +109,14 @@ async def prune_dedup(app: web.Application) -> int:
     retention = timedelta(seconds=app[config_key].dedup.retention_seconds)
     async with app[db_key]() as session, session.begin():
         return await messages.prune(session, older_than=retention, now=app[clock_key].now())
+
+
+async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The job runner: always there for clock advances; ticking in the background if enabled."""
+    scheduler = Scheduler(
+        sessions=app[db_key], engine=app[engine_key], config=app[config_key], clock=app[clock_key]
+    )
+    app[scheduler_key] = scheduler
+    await scheduler.start()
+    yield
+    await scheduler.stop()

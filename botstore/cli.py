@@ -1,10 +1,12 @@
-"""`python -m botstore serve | migrate | seed | send`."""
+"""`python -m botstore serve | migrate | seed | send | chat | clock`."""
 
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -20,6 +22,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="migrate, seed demo data and serve the webhook")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log every HTTP request (off by default: a log line per message costs throughput)",
+    )
 
     up = commands.add_parser("migrate", help="bring the database schema up to date")
     up.add_argument("--revision", default="head")
@@ -36,6 +43,20 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--event", help="send this event instead of text, e.g. subscribe, CLICK")
     send.add_argument("--key", default="", help="the event's EventKey")
     send.add_argument("--raw", action="store_true", help="print the raw reply XML too")
+
+    chat = commands.add_parser("chat", help="chat with a webhook in the terminal, as a fan")
+    chat.add_argument("--url", help="webhook URL (default: this config's server and path)")
+    chat.add_argument("--openid", default="o_botstore_terminal_fan_0001", help="the fan's openid")
+    chat.add_argument("--aes", action="store_true", help="encrypt messages (safe mode)")
+
+    clock = commands.add_parser("clock", help="the emulated clock, in the configured database")
+    clock_commands = clock.add_subparsers(dest="clock_command", required=True)
+    clock_commands.add_parser("show", help="print the emulated now and its offset")
+    advance = clock_commands.add_parser(
+        "advance", help="move the clock on (30d, 12h) and run every job that fell due"
+    )
+    advance.add_argument("by", help="how far: <N>d or <N>h")
+    clock_commands.add_parser("run", help="run every job that fell due by the emulated now")
     return parser
 
 
@@ -58,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if args.command == "serve":
-        return serve(config)
+        return serve(config, access_log=args.access_log)
     if args.command == "migrate":
         asyncio.run(_migrate(config, args.revision))
         print(f"migrated {config.database.url} to {args.revision}")
@@ -69,6 +90,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "send":
         return asyncio.run(_send(config, args))
+    if args.command == "chat":
+        from botstore.console.chat import run_chat
+
+        url = args.url or f"http://{config.server.host}:{config.server.port}{config.wechat.path}"
+        return asyncio.run(run_chat(url, config.wechat, fan=args.openid, encrypt=args.aes))
+    if args.command == "clock":
+        return asyncio.run(_clock(config, args))
     raise AssertionError(args.command)
 
 
@@ -92,7 +120,7 @@ async def _seed(config: Config) -> bool:
         await engine.dispose()
 
 
-def serve(config: Config) -> int:
+def serve(config: Config, *, access_log: bool = False) -> int:
     from botstore.app import create_app
 
     asyncio.run(_migrate(config))
@@ -101,7 +129,14 @@ def serve(config: Config) -> int:
     print(
         f"botstore: webhook on http://{config.server.host}:{config.server.port}{config.wechat.path}"
     )
-    web.run_app(create_app(config), host=config.server.host, port=config.server.port, print=None)
+    web.run_app(
+        create_app(config),
+        host=config.server.host,
+        port=config.server.port,
+        print=None,
+        # None turns aiohttp's access logger off; its lines go through logging at INFO.
+        access_log=logging.getLogger("aiohttp.access") if access_log else None,
+    )
     return 0
 
 
@@ -125,3 +160,41 @@ async def _send(config: Config, args: argparse.Namespace) -> int:
         print(exchange.reply_xml or exchange.body)
     print(exchange.describe())
     return 0
+
+
+def _parse_delta(text: str) -> timedelta | None:
+    match = re.fullmatch(r"(\d{1,6})([dh])", text.strip().lower())
+    if match is None:
+        return None
+    number, unit = int(match[1]), match[2]
+    return timedelta(days=number) if unit == "d" else timedelta(hours=number)
+
+
+async def _clock(config: Config, args: argparse.Namespace) -> int:
+    from botstore.clock import SystemClock
+    from botstore.scheduler import Scheduler
+
+    delta = None
+    if args.clock_command == "advance":
+        delta = _parse_delta(args.by)
+        if delta is None:
+            print(f"botstore clock: {args.by!r} is not <N>d or <N>h, e.g. 30d", file=sys.stderr)
+            return 2
+    engine = create_engine(config.database.url)
+    try:
+        scheduler = Scheduler(
+            sessions=session_factory(engine), engine=engine, config=config, clock=SystemClock()
+        )
+        offset = await scheduler.sync_clock()
+        if delta is not None:
+            _, offset, ran = await scheduler.advance(delta)
+        elif args.clock_command == "run":
+            ran = await scheduler.run_due()
+        else:
+            ran = []
+        print(f"now {scheduler.clock.now().isoformat()} (offset {offset})")
+        for run in ran:
+            print(f"  {run.at.isoformat()} {run.job}: {run.error or run.done}")
+        return 1 if any(run.error for run in ran) else 0
+    finally:
+        await engine.dispose()

@@ -144,6 +144,30 @@ class DedupConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class OrdersConfig:
+    cancel_after_hours: int = dataclasses.field(
+        default=48, metadata=_check(lambda v: v >= 0, "must be 0 or more")
+    )
+    auto_complete_after_hours: int = dataclasses.field(
+        default=240, metadata=_check(lambda v: v >= 1, "must be at least 1")
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SchedulerConfig:
+    enabled: bool = True
+    tick_seconds: float = dataclasses.field(
+        default=30.0, metadata=_check(lambda v: 0 < v <= 86400, "must be between 0 and 86400")
+    )
+    leader_retry_seconds: float = dataclasses.field(
+        default=10.0, metadata=_check(lambda v: 0 < v <= 3600, "must be between 0 and 3600")
+    )
+    batch_size: int = dataclasses.field(
+        default=1000, metadata=_check(lambda v: 1 <= v <= 100_000, "must be 1-100000")
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -151,6 +175,8 @@ class Config:
     admin: AdminConfig = AdminConfig()
     wallet: WalletConfig = WalletConfig()
     dedup: DedupConfig = DedupConfig()
+    orders: OrdersConfig = OrdersConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
 
     def replace(self, **sections: Mapping[str, Any]) -> "Config":
         """A copy with some keys changed, e.g. replace(wechat={"mode": "safe"})."""

@@ -39,3 +39,128 @@ class LimitExceeded(DomainError):
 
     def __init__(self, what: str, limit_fen: int, remaining_fen: int) -> None:
         super().__init__(what=what, limit_fen=limit_fen, remaining_fen=remaining_fen)
+
+
+class UnknownMerchant(DomainError):
+    """No offline merchant has this code."""
+
+    template = "unknown_merchant"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code=code)
+
+
+class InvalidCredential(DomainError):
+    """An emulated API caller's appid, secret or access_token is wrong (or superseded)."""
+
+    template = "invalid_credential"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what=what)
+
+
+class ExpiredCredential(DomainError):
+    """An emulated API caller's access_token has expired."""
+
+    template = "expired_credential"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what=what)
+
+
+# --- WeStore: shops, orders, group buys ---
+
+
+class NoStore(DomainError):
+    template = "no_store"
+
+
+class StoreExists(DomainError):
+    template = "store_exists"
+
+    def __init__(self, store_id: int, name: str) -> None:
+        super().__init__(store_id=store_id, name=name)
+
+
+class NotYours(DomainError):
+    """Someone else's order or product: `who` names the one who may act on it."""
+
+    template = "not_yours"
+
+    def __init__(self, what: str, ident: int, who: str) -> None:
+        super().__init__(what=what, ident=ident, who=who)
+
+
+class OwnProduct(DomainError):
+    template = "own_product"
+
+    def __init__(self, product_id: int, action: str) -> None:
+        super().__init__(product_id=product_id, action=action)
+
+
+class OutOfStock(DomainError):
+    template = "out_of_stock"
+
+    def __init__(self, product_id: int, wanted: int, left: int) -> None:
+        super().__init__(product_id=product_id, wanted=wanted, left=left)
+
+
+class PriceRefused(DomainError):
+    """A resale price under the supplier's (`kind` resale), or a group price not under the
+    normal one (`kind` group)."""
+
+    template = "price_refused"
+
+    def __init__(self, kind: str, price_fen: int, limit_fen: int) -> None:
+        super().__init__(kind=kind, price_fen=price_fen, limit_fen=limit_fen)
+
+
+class AlreadyReselling(DomainError):
+    template = "already_reselling"
+
+    def __init__(self, product_id: int, listing_id: int) -> None:
+        super().__init__(product_id=product_id, listing_id=listing_id)
+
+
+class WrongStatus(DomainError):
+    template = "wrong_status"
+
+    def __init__(self, what: str, ident: int, status: str, action: str) -> None:
+        super().__init__(what=what, ident=ident, status=status, action=action)
+
+
+class TooEarly(DomainError):
+    template = "too_early"
+
+    def __init__(self, what: str, ident: int, action: str, allowed_at: object) -> None:
+        super().__init__(what=what, ident=ident, action=action, allowed_at=allowed_at)
+
+
+class NoGroupPrice(DomainError):
+    template = "no_group_price"
+
+    def __init__(self, product_id: int) -> None:
+        super().__init__(product_id=product_id)
+
+
+class GroupUnavailable(DomainError):
+    """A group buy that can't be joined: `reason` is full, closed, expired or joined."""
+
+    template = "group_unavailable"
+
+    def __init__(self, group_id: int, reason: str) -> None:
+        super().__init__(group_id=group_id, reason=reason)
+
+
+class BelowMinimum(DomainError):
+    template = "below_minimum"
+
+    def __init__(self, what: str, minimum_fen: int, amount_fen: int) -> None:
+        super().__init__(what=what, minimum_fen=minimum_fen, amount_fen=amount_fen)
+
+
+class QuotaExceeded(DomainError):
+    template = "quota_exceeded"
+
+    def __init__(self, what: str, limit_fen: int, remaining_fen: int) -> None:
+        super().__init__(what=what, limit_fen=limit_fen, remaining_fen=remaining_fen)

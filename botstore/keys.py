@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botstore.clock import Clock
 from botstore.config import Config
 from botstore.router import Dispatcher, Router
+from botstore.scheduler import Scheduler
 from botstore.wechat import ReplyRenderer, WeChatCrypto
 
 config_key = web.AppKey("config", Config)
@@ -20,3 +21,4 @@ dispatcher_key = web.AppKey("dispatcher", Dispatcher)
 crypto_key = web.AppKey("crypto", WeChatCrypto)
 xml_key = web.AppKey("xml", ReplyRenderer)
 background_key = web.AppKey("background", set[asyncio.Task[object]])
+scheduler_key = web.AppKey("scheduler", Scheduler)

@@ -57,6 +57,9 @@ class AccountKind:
     STORE = "store"
     MERCHANT = "merchant"
     PARTNER = "partner"
+    WEALTH_FUND = "wealth_fund"  # a wealth product's fund: principal plus the dividend reserve
+    AGENCY = "agency"  # a wealth product's distributing agency: earns commission
+    ADVERTISER = "advertiser"  # an ad campaign's budget, funded from outside
 
 
 class Account(SQLModel, table=True):
@@ -376,3 +379,99 @@ class AccessToken(SQLModel, table=True):
     app_id: str = Field(max_length=32)
     expires_at: datetime = _at(index=True)
     created_at: datetime = _at()
+
+
+# --- Wealth products, holdings, payouts and the emulated clock ---
+
+
+class WealthProduct(SQLModel, table=True):
+    """A wealth product. Its fund account holds the fans' principal and the dividend reserve."""
+
+    __tablename__ = "wealth_product"
+    __table_args__ = (
+        CheckConstraint("rate_bps >= 0 AND rate_bps <= 100000", name="rate"),
+        CheckConstraint("term_days > 0 AND interval_days > 0", name="term"),
+        CheckConstraint("term_days % interval_days = 0", name="interval"),
+        CheckConstraint("min_fen > 0", name="minimum"),
+        CheckConstraint("sold_fen >= 0 AND sold_fen <= total_quota_fen", name="quota"),
+        CheckConstraint("commission_bps >= 0 AND commission_bps <= 10000", name="commission"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60)
+    rate_bps: int  # annual simple interest, in basis points (365 = 3.65%)
+    term_days: int
+    interval_days: int = 1  # dividends every this many days; the term is a multiple of it
+    min_fen: int = Field(sa_type=BigInteger)
+    per_fan_quota_fen: int = Field(sa_type=BigInteger)
+    total_quota_fen: int = Field(sa_type=BigInteger)
+    # Raised by one conditional UPDATE per purchase, so concurrent buyers can't oversell.
+    sold_fen: int = Field(default=0, sa_type=BigInteger)
+    fund_account_id: int = Field(foreign_key="account.id")
+    agency_name: str = Field(max_length=60)
+    agency_account_id: int = Field(foreign_key="account.id")
+    commission_bps: int = 0  # the agency's share of each dividend, paid by the fund on top
+    enabled: bool = True
+    created_at: datetime = _at()
+
+
+class HoldingStatus:
+    ACTIVE = "active"
+    MATURED = "matured"
+
+
+class Holding(SQLModel, table=True):
+    """A fan's purchase of a wealth product; terms are copied so later edits don't change it."""
+
+    __tablename__ = "holding"
+    __table_args__ = (
+        CheckConstraint("principal_fen > 0", name="principal"),
+        CheckConstraint("status IN ('active', 'matured')", name="status"),
+        Index("ix_holding_status_matures_at", "status", "matures_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)  # the purchase message's dedup key
+    product_id: int = Field(foreign_key="wealth_product.id", index=True)
+    fan_id: int = Field(foreign_key="fan.id", index=True)
+    wallet_account_id: int = Field(foreign_key="account.id")
+    principal_fen: int = Field(sa_type=BigInteger)
+    rate_bps: int
+    commission_bps: int
+    interval_days: int
+    periods: int
+    started_at: datetime = _at()
+    matures_at: datetime = _at()
+    next_period: int = 1  # periods + 1 once every dividend is paid
+    next_due_at: datetime | None = _at(default=None, index=True)  # None once every one is paid
+    paid_fen: int = Field(default=0, sa_type=BigInteger)
+    commission_fen: int = Field(default=0, sa_type=BigInteger)
+    status: str = Field(default=HoldingStatus.ACTIVE, max_length=16)
+    closed_at: datetime | None = _at(default=None)
+
+
+class Payout(SQLModel, table=True):
+    """One dividend period of one holding: the unique pair makes a second payment impossible."""
+
+    __tablename__ = "payout"
+    __table_args__ = (UniqueConstraint("holding_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    holding_id: int = Field(foreign_key="holding.id")
+    period: int
+    amount_fen: int = Field(sa_type=BigInteger)
+    commission_fen: int = Field(sa_type=BigInteger)
+    # None when the period's dividend rounds to zero fen: nothing moves, the remainder carries.
+    transaction_id: int | None = Field(default=None, foreign_key="ledger_transaction.id")
+    due_at: datetime = _at()
+    paid_at: datetime = _at()
+
+
+class ClockState(SQLModel, table=True):
+    """The emulated clock's offset from wall time, shared by every process and the CLI."""
+
+    __tablename__ = "clock_state"
+
+    id: int = Field(default=1, primary_key=True)
+    offset_seconds: int = Field(default=0, sa_type=BigInteger)
+    updated_at: datetime = _at()

@@ -308,7 +308,7 @@ class Dispatcher:
                     return Outcome(None, now, duplicate=True)
                 reply = reply_from_dict(stored.reply) if stored.reply else None
                 return Outcome(reply, stored.handled_at, duplicate=True)
-            messages.record(
+            await messages.record(
                 session,
                 key=key,
                 openid=message.from_user,

@@ -7,6 +7,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.models import KeywordRule, MatchType
+from botstore.seed_offline import seed_offline
+from botstore.seed_stores import seed_stores
+from botstore.seed_wealth import seed_wealth_products
 from botstore.services import keywords
 
 DEMO_RULES: list[dict[str, object]] = [
@@ -50,6 +53,12 @@ Seeder = Callable[..., Awaitable[None]]
 
 # Each business area adds its demo data here; they run in this order, in one transaction.
 SEEDERS: list[Seeder] = [seed_keyword_rules]
+
+# Offline merchants and partner services (botstore/seed_offline.py).
+SEEDERS.append(seed_offline)
+SEEDERS.append(seed_wealth_products)
+# WeStore shops, products, a group price and a resale (botstore/seed_stores.py).
+SEEDERS.append(seed_stores)
 
 
 async def seed_demo(session: AsyncSession, *, now: datetime) -> bool:

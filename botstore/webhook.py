@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from botstore.keys import (
     background_key,
@@ -152,7 +153,7 @@ async def _handle_within_budget(
         return None
     try:
         return await asyncio.shield(task)
-    except (OperationalError, DBAPIError, OSError) as error:
+    except (OperationalError, DBAPIError, PoolTimeout, OSError) as error:
         log.error("database unavailable: %s", error)
         raise web.HTTPServiceUnavailable(text="database unavailable, try again") from None
 

@@ -1,6 +1,15 @@
 """Chat handlers, one module per business area; each exports a `router`."""
 
 from botstore.router import Router
-from handlers import events, help, wallet
+from handlers import events, help, offline, orders, partners, stores, wallet, wealth
 
-ROUTERS: list[Router] = [help.router, wallet.router, events.router]
+ROUTERS: list[Router] = [
+    help.router,
+    wallet.router,
+    events.router,
+    offline.router,
+    partners.router,
+    stores.router,
+    orders.router,
+    wealth.router,
+]

@@ -1,8 +1,8 @@
 """Events: follow and unfollow, QR scans, menu views, location reports."""
 
 from botstore.router import Context, Router
-from botstore.services import fans
-from botstore.wechat import LocationEvent, LocationMessage, Reply, SubscribeEvent
+from botstore.services import fans, merchants
+from botstore.wechat import LocationEvent, LocationMessage, Reply, ScanEvent, SubscribeEvent
 
 router = Router(name=__name__, title="Events")
 
@@ -13,7 +13,22 @@ async def subscribe(ctx: Context) -> Reply:
     message = ctx.message
     scene = message.scene if isinstance(message, SubscribeEvent) else None
     fans.subscribe(ctx.fan, scene=scene, now=ctx.now)
+    # Following through a merchant's QR code starts paying that merchant (COMMANDS.md, Events).
+    merchant = await merchants.start_payment(ctx.session, ctx.fan, scene=scene, now=ctx.now)
+    if merchant is not None:
+        return ctx.text("offline/ask_amount.txt", merchant=merchant, welcome=True)
     return ctx.text("events/welcome.txt")
+
+
+@router.event("SCAN")
+async def scan(ctx: Context) -> Reply | None:
+    """A follower scanned a QR code: a merchant's starts a payment, others get "success"."""
+    message = ctx.message
+    scene = message.scene if isinstance(message, ScanEvent) else None
+    merchant = await merchants.start_payment(ctx.session, ctx.fan, scene=scene, now=ctx.now)
+    if merchant is None:
+        return None
+    return ctx.text("offline/ask_amount.txt", merchant=merchant, welcome=False)
 
 
 @router.event("unsubscribe")

@@ -61,3 +61,35 @@ def test_migrate_and_seed_commands(tmp_path: Path) -> None:
     assert seeded.stdout == "demo data loaded\n"
     again = subprocess.run([*run, "seed"], env=env, capture_output=True, text=True, timeout=60)
     assert again.stdout == "demo data already present\n"
+
+
+@pytest.mark.parametrize(("flags", "logged"), [([], False), (["--access-log"], True)])
+def test_serve_logs_each_request_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch, flags: list[str], logged: bool
+) -> None:
+    from botstore import cli
+
+    async def nothing(*_args: object) -> bool:
+        return False
+
+    ran: dict[str, object] = {}
+    monkeypatch.setattr(cli, "_migrate", nothing)
+    monkeypatch.setattr(cli, "_seed", nothing)
+    monkeypatch.setattr(cli.web, "run_app", lambda app, **kwargs: ran.update(kwargs))
+
+    assert cli.main(["serve", *flags]) == 0
+    assert (ran["access_log"] is not None) is logged
+
+
+def test_chat_in_a_terminal(server: dict[str, str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "botstore", "chat", "--openid", "o_term_cli", "--aes"],
+        env=server,
+        input="topup 3\n/click balance\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "bot> Topped up ¥3.00. Balance: ¥3.00" in result.stdout
+    assert "bot> Your balance: ¥3.00" in result.stdout

@@ -2,17 +2,20 @@
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.models import Account, AccountKind, Fan
 
+# Built once: every message looks its fan up.
+_BY_OPENID = select(Fan).where(col(Fan.openid) == bindparam("openid"))
+
 
 async def get_or_create(session: AsyncSession, openid: str, *, now: datetime) -> Fan:
     """The fan with this openid, created with an empty wallet on first contact."""
-    fan = (await session.exec(select(Fan).where(Fan.openid == openid))).first()
+    fan = (await session.exec(_BY_OPENID, params={"openid": openid})).first()
     if fan is not None:
         if (now - fan.last_seen_at).total_seconds() > 60:
             fan.last_seen_at = now

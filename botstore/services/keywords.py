@@ -23,13 +23,17 @@ def matches(rule: KeywordRule, text: str) -> bool:
         return False
 
 
+# Built once: every text message runs it.
+_ENABLED_RULES = (
+    select(KeywordRule)
+    .where(col(KeywordRule.enabled).is_(True))
+    .order_by(col(KeywordRule.priority).desc(), col(KeywordRule.id))
+)
+
+
 async def match(session: AsyncSession, text: str) -> KeywordRule | None:
     """The first enabled rule that matches `text`, or None."""
-    rules = await session.exec(
-        select(KeywordRule)
-        .where(col(KeywordRule.enabled).is_(True))
-        .order_by(col(KeywordRule.priority).desc(), col(KeywordRule.id))
-    )
+    rules = await session.exec(_ENABLED_RULES)
     return next((rule for rule in rules if matches(rule, text)), None)
 
 

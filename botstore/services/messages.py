@@ -3,12 +3,22 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.models import InboundMessage, OutboxMessage, ProcessedMessage
+
+# The per-message statements are built once: building and cache-keying a statement on every
+# message cost more CPU than SQLite spends running it. They run on the session's connection as
+# Core statements (no ORM objects to track), with the values as parameters.
+_CLAIM = {
+    name: dialect.insert(ProcessedMessage).on_conflict_do_nothing(index_elements=["key"])
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_STORE_REPLY = update(ProcessedMessage).where(col(ProcessedMessage.key) == bindparam("claimed"))
+_RECORD = insert(InboundMessage)
 
 
 async def claim(session: AsyncSession, key: str, *, now: datetime) -> bool:
@@ -18,13 +28,10 @@ async def claim(session: AsyncSession, key: str, *, now: datetime) -> bool:
     wait for that commit, and SQLite's immediate transactions queue behind it, so a duplicate
     always sees the first copy's outcome.
     """
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert(ProcessedMessage)
-        .values(key=key, reply=None, handled_at=now)
-        .on_conflict_do_nothing(index_elements=["key"])
+    connection = await session.connection()
+    result = await connection.execute(
+        _CLAIM[connection.dialect.name], {"key": key, "reply": None, "handled_at": now}
     )
-    result = await session.exec(statement)
     return result.rowcount == 1
 
 
@@ -35,15 +42,16 @@ async def stored_reply(session: AsyncSession, key: str) -> ProcessedMessage | No
 async def store_reply(
     session: AsyncSession, key: str, reply: dict[str, Any] | None, *, now: datetime
 ) -> None:
-    processed = await session.get(ProcessedMessage, key)
-    if processed is None:
+    """Keep the reply with the claimed key (one UPDATE: the hot path has no use for the row)."""
+    connection = await session.connection()
+    result = await connection.execute(
+        _STORE_REPLY, {"claimed": key, "reply": reply, "handled_at": now}
+    )
+    if result.rowcount != 1:
         raise LookupError(f"dedup key {key} was not claimed")
-    processed.reply = reply
-    processed.handled_at = now
-    session.add(processed)
 
 
-def record(
+async def record(
     session: AsyncSession,
     *,
     key: str,
@@ -55,16 +63,18 @@ def record(
     now: datetime,
 ) -> None:
     """Log an accepted inbound message."""
-    session.add(
-        InboundMessage(
-            dedup_key=key,
-            openid=openid,
-            msg_type=msg_type,
-            event=event,
-            fields=fields,
-            encrypted=encrypted,
-            received_at=now,
-        )
+    connection = await session.connection()
+    await connection.execute(
+        _RECORD,
+        {
+            "dedup_key": key,
+            "openid": openid,
+            "msg_type": msg_type,
+            "event": event,
+            "fields": fields,
+            "encrypted": encrypted,
+            "received_at": now,
+        },
     )
 
 

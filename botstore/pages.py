@@ -1,0 +1,72 @@
+"""The emulated mini-program pages of WeStore: the stores, one store, one product (HTML)."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botstore.errors import NotFound
+from botstore.keys import config_key, db_key
+from botstore.services import stores
+from botstore.templating import project_environment
+
+
+def setup_pages(app: web.Application, env: Environment | None = None) -> None:
+    """Serve /stores, /stores/<id> and /products/<id>, the pages news cards link to."""
+    pages = Pages(env or project_environment())
+    app.router.add_get("/stores", pages.stores)
+    app.router.add_get("/stores/{store_id}", pages.store)
+    app.router.add_get("/products/{product_id}", pages.product)
+
+
+def _id(request: web.Request, name: str, what: str) -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+        raise web.HTTPBadRequest(text=f"a {what} id is a number, not {raw[:40]!r}")
+    return int(raw)
+
+
+class Pages:
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+
+    async def _render(
+        self,
+        request: web.Request,
+        template: str,
+        load: Callable[[AsyncSession], Awaitable[dict[str, Any]]],
+    ) -> web.Response:
+        async with request.app[db_key]() as session:
+            try:
+                context = await load(session)
+            except NotFound as error:
+                what, ident = error.details["what"], error.details["ident"]
+                raise web.HTTPNotFound(text=f"no {what} #{ident}") from None
+        html = self.env.get_template(f"pages/{template}").render(
+            base=request.app[config_key].server.public_url, **context
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    async def stores(self, request: web.Request) -> web.Response:
+        async def load(session: AsyncSession) -> dict[str, Any]:
+            return {"summaries": await stores.all_stores(session)}
+
+        return await self._render(request, "stores.html", load)
+
+    async def store(self, request: web.Request) -> web.Response:
+        store_id = _id(request, "store_id", "store")
+
+        async def load(session: AsyncSession) -> dict[str, Any]:
+            return {"view": await stores.store_view(session, store_id)}
+
+        return await self._render(request, "store.html", load)
+
+    async def product(self, request: web.Request) -> web.Response:
+        product_id = _id(request, "product_id", "product")
+
+        async def load(session: AsyncSession) -> dict[str, Any]:
+            return {"item": await stores.listing_of(session, product_id)}
+
+        return await self._render(request, "product.html", load)

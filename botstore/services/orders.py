@@ -1,0 +1,276 @@
+"""Orders: buying into escrow, shipping, receipt and completion, cancellation and refunds.
+
+The buyer's money waits in the platform's escrow account from payment until the order completes
+(released to the supplier's store and, for a resale, the affiliate's) or is cancelled (refunded).
+Every status change is a conditional UPDATE on the old status, so two messages racing on one
+order can't both ship, complete or cancel it.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botstore.errors import NotFound, NotYours, OutOfStock, OwnProduct, TooEarly, WrongStatus
+from botstore.models import AccountKind, Fan, Order, OrderStatus, Product, Store
+from botstore.services import ledger, stores, wallet
+from botstore.services.ledger import Leg
+
+PAY = "order_pay"
+RELEASE = "order_release"
+REFUND = "order_refund"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """An order with what a list shows about it; `role` is buyer, supplier or affiliate."""
+
+    order: Order
+    product_name: str
+    role: str
+
+    @property
+    def margin_fen(self) -> int:
+        return (self.order.unit_price_fen - self.order.supplier_unit_fen) * self.order.qty
+
+
+@dataclass(frozen=True, slots=True)
+class FanOrders:
+    bought: list[OrderLine]
+    sold: list[OrderLine]
+
+
+async def reserve_stock(session: AsyncSession, product_id: int, qty: int) -> None:
+    """Take `qty` from the supplier product's stock, or refuse: never below zero."""
+    # One conditional UPDATE, as for money: concurrent buyers queue on the row and the ones
+    # who find too little stock change nothing.
+    result = await session.exec(
+        update(Product)
+        .where(col(Product.id) == product_id, col(Product.stock) >= qty)
+        .values(stock=col(Product.stock) - qty)
+    )
+    if result.rowcount != 1:
+        product = await session.get(Product, product_id, populate_existing=True)
+        raise OutOfStock(product_id, qty, product.stock if product else 0)
+
+
+async def restock(session: AsyncSession, product_id: int, qty: int) -> None:
+    await session.exec(
+        update(Product).where(col(Product.id) == product_id).values(stock=col(Product.stock) + qty)
+    )
+
+
+async def buy(
+    session: AsyncSession, fan: Fan, *, product_id: int, qty: int, key: str, now: datetime
+) -> Order:
+    """Reserve stock, pay from the wallet into escrow and create the paid order, once per key."""
+    existing = (await session.exec(select(Order).where(Order.key == f"{key}:order"))).first()
+    if existing is not None:
+        return existing
+    listing = await stores.listing_of(session, product_id)
+    if fan.id in (listing.store.owner_fan_id, listing.supplier_store.owner_fan_id):
+        raise OwnProduct(product_id, "buy")
+    # Lock order: product row, then accounts (ledger sorts them) - the same in every writer.
+    await reserve_stock(session, listing.supplier.id or 0, qty)
+    unit_fen = listing.product.price_fen
+    total = unit_fen * qty
+    escrow = await ledger.system_account(session, AccountKind.ESCROW)
+    await ledger.transfer(
+        session,
+        key=f"{key}:pay",
+        kind=PAY,
+        legs=[Leg(wallet.wallet_id(fan), -total), Leg(escrow.id or 0, total)],
+        now=now,
+    )
+    order = Order(
+        key=f"{key}:order",
+        buyer_fan_id=fan.id or 0,
+        product_id=product_id,
+        supplier_product_id=listing.supplier.id or 0,
+        supplier_store_id=listing.supplier_store.id or 0,
+        affiliate_store_id=listing.store.id if listing.is_resale else None,
+        qty=qty,
+        unit_price_fen=unit_fen,
+        supplier_unit_fen=listing.supplier.price_fen,
+        discount_fen=0,  # coupons (issue 4) will set it
+        total_fen=total,
+        status=OrderStatus.PAID,
+        paid_at=now,
+    )
+    session.add(order)
+    await session.flush()
+    return order
+
+
+async def _order(session: AsyncSession, order_id: int) -> Order:
+    order = await session.get(Order, order_id, populate_existing=True)
+    if order is None:
+        raise NotFound("order", order_id)
+    return order
+
+
+async def _move(
+    session: AsyncSession, order: Order, *, action: str, to: str, since: str, **values: object
+) -> None:
+    result = await session.exec(
+        update(Order)
+        .where(col(Order.id) == order.id, col(Order.status) == since)
+        .values(status=to, **values)
+    )
+    if result.rowcount != 1:
+        order = await _order(session, order.id or 0)
+        raise WrongStatus("order", order.id or 0, order.status, action)
+    await session.refresh(order)
+
+
+async def ship(session: AsyncSession, fan: Fan, *, order_id: int, now: datetime) -> Order:
+    """Mark a paid order shipped; only the supplying store's owner ships (not an affiliate)."""
+    order = await _order(session, order_id)
+    supplier = await session.get(Store, order.supplier_store_id)
+    if supplier is None or supplier.owner_fan_id != fan.id:
+        raise NotYours("order", order_id, "supplying store's owner")
+    await _move(
+        session,
+        order,
+        action="ship",
+        to=OrderStatus.SHIPPED,
+        since=OrderStatus.PAID,
+        shipped_at=now,
+    )
+    return order
+
+
+async def receive(session: AsyncSession, fan: Fan, *, order_id: int, now: datetime) -> Order:
+    """The buyer confirms receipt of a shipped order, which completes it and pays the sellers."""
+    order = await _order(session, order_id)
+    if order.buyer_fan_id != fan.id:
+        raise NotYours("order", order_id, "buyer")
+    await _move(
+        session,
+        order,
+        action="receive",
+        to=OrderStatus.COMPLETED,
+        since=OrderStatus.SHIPPED,
+        received_at=now,
+        completed_at=now,
+    )
+    await _release(session, order, now=now)
+    return order
+
+
+async def _release(session: AsyncSession, order: Order, *, now: datetime) -> None:
+    # Keyed on the order, not the message: the status change above lets one path through
+    # (the buyer's "received" or the scheduler's auto-completion), and the key makes sure of it.
+    escrow = await ledger.system_account(session, AccountKind.ESCROW)
+    supplier = await session.get(Store, order.supplier_store_id)
+    assert supplier is not None
+    supplier_fen = order.supplier_unit_fen * order.qty
+    margin_fen = order.unit_price_fen * order.qty - supplier_fen
+    legs = [Leg(escrow.id or 0, -order.total_fen), Leg(supplier.account_id, supplier_fen)]
+    if order.discount_fen:
+        # A coupon's discount is the platform's gift: it tops up what the buyer paid.
+        platform = await ledger.system_account(session, AccountKind.PLATFORM)
+        legs.append(Leg(platform.id or 0, -order.discount_fen))
+    if margin_fen and order.affiliate_store_id is not None:
+        affiliate = await session.get(Store, order.affiliate_store_id)
+        assert affiliate is not None
+        legs.append(Leg(affiliate.account_id, margin_fen))
+    await ledger.transfer(
+        session, key=f"order:{order.id}:release", kind=RELEASE, legs=legs, now=now
+    )
+
+
+async def cancel(
+    session: AsyncSession, fan: Fan, *, order_id: int, now: datetime, cancel_after: timedelta
+) -> Order:
+    """The buyer cancels a paid order not shipped within `cancel_after`: full refund, restock."""
+    order = await _order(session, order_id)
+    if order.buyer_fan_id != fan.id:
+        raise NotYours("order", order_id, "buyer")
+    if order.status != OrderStatus.PAID:
+        raise WrongStatus("order", order_id, order.status, "cancel")
+    allowed_at = order.paid_at + cancel_after
+    if now < allowed_at:
+        raise TooEarly("order", order_id, "cancel", allowed_at)
+    await _move(
+        session,
+        order,
+        action="cancel",
+        to=OrderStatus.CANCELLED,
+        since=OrderStatus.PAID,
+        cancelled_at=now,
+    )
+    await restock(session, order.supplier_product_id, order.qty)
+    escrow = await ledger.system_account(session, AccountKind.ESCROW)
+    buyer = await session.get(Fan, order.buyer_fan_id)
+    assert buyer is not None
+    await ledger.transfer(
+        session,
+        key=f"order:{order.id}:refund",
+        kind=REFUND,
+        legs=[
+            Leg(escrow.id or 0, -order.total_fen),
+            Leg(wallet.wallet_id(buyer), order.total_fen),
+        ],
+        now=now,
+    )
+    return order
+
+
+async def auto_complete_shipped(
+    session: AsyncSession, *, now: datetime, after: timedelta
+) -> list[Order]:
+    """Complete shipped orders the buyer has not confirmed within `after` (for the scheduler)."""
+    due = await session.exec(
+        select(Order)
+        .where(Order.status == OrderStatus.SHIPPED, col(Order.shipped_at) <= now - after)
+        .order_by(col(Order.id))
+    )
+    completed = []
+    for order in due.all():
+        result = await session.exec(
+            update(Order)
+            .where(col(Order.id) == order.id, col(Order.status) == OrderStatus.SHIPPED)
+            .values(status=OrderStatus.COMPLETED, completed_at=now)
+        )
+        if result.rowcount == 1:  # else the buyer confirmed it meanwhile
+            await session.refresh(order)
+            await _release(session, order, now=now)
+            completed.append(order)
+    return completed
+
+
+async def of_fan(session: AsyncSession, fan: Fan, *, limit: int = 10) -> FanOrders:
+    """The fan's newest orders as buyer, and the newest sales of the fan's store."""
+    rows = await session.exec(
+        select(Order, Product.name)
+        .join(Product, col(Product.id) == Order.product_id)
+        .where(Order.buyer_fan_id == fan.id)
+        .order_by(col(Order.id).desc())
+        .limit(limit)
+    )
+    bought = [OrderLine(order, name, "buyer") for order, name in rows.all()]
+    sold: list[OrderLine] = []
+    store = await stores.store_of(session, fan)
+    if store is not None:
+        rows = await session.exec(
+            select(Order, Product.name)
+            .join(Product, col(Product.id) == Order.product_id)
+            .where(
+                or_(
+                    col(Order.supplier_store_id) == store.id,
+                    col(Order.affiliate_store_id) == store.id,
+                )
+            )
+            .order_by(col(Order.id).desc())
+            .limit(limit)
+        )
+        sold = [
+            OrderLine(
+                order, name, "supplier" if order.supplier_store_id == store.id else "affiliate"
+            )
+            for order, name in rows.all()
+        ]
+    return FanOrders(bought, sold)

@@ -1,0 +1,102 @@
+"""Partner services (third-party mini programs): the catalog, and paying one through the wallet
+with the platform's commission taken in the same transaction."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botstore.errors import BadArgument, NotFound
+from botstore.models import Account, AccountKind, Fan, PartnerService
+from botstore.money import Fen
+from botstore.services import ledger, wallet
+
+USE = "partner_use"
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    service: PartnerService
+    amount_fen: int
+    partner_fen: int
+    commission_fen: int
+    balance_fen: int
+    transaction_id: int
+
+
+def commission_of(amount_fen: int, commission_bps: int) -> int:
+    """The platform's cut of a payment.
+
+    Rounded down to the fen: the platform never takes more than its stated rate, and the odd
+    fraction of a fen stays with the partner (1% of ¥0.99 is 0, 1% of ¥1.99 is ¥0.01).
+    """
+    return amount_fen * commission_bps // 10_000
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    name: str,
+    category: str,
+    description: str,
+    app_id: str,
+    commission_bps: int,
+    now: datetime,
+    page_path: str = "pages/index/index",
+    icon_url: str = "",
+) -> PartnerService:
+    """A partner service with its own account."""
+    if not 0 <= commission_bps <= 10_000:
+        raise BadArgument("commission", str(commission_bps), "0-10000 basis points")
+    account = Account(kind=AccountKind.PARTNER, name=f"partner {name}", created_at=now)
+    session.add(account)
+    await session.flush()
+    assert account.id is not None
+    service = PartnerService(
+        name=name,
+        category=category,
+        description=description,
+        app_id=app_id,
+        page_path=page_path,
+        icon_url=icon_url,
+        account_id=account.id,
+        commission_bps=commission_bps,
+        created_at=now,
+    )
+    session.add(service)
+    await session.flush()
+    return service
+
+
+async def catalog(session: AsyncSession) -> list[PartnerService]:
+    """Every partner service, oldest first (their ids are what fans type)."""
+    return list(
+        (await session.exec(select(PartnerService).order_by(col(PartnerService.id)))).all()
+    )
+
+
+async def use(
+    session: AsyncSession, fan: Fan, *, service_id: int, amount: Fen, key: str, now: datetime
+) -> Usage:
+    """Pay a partner service from the wallet, once per `key`; the platform keeps its commission."""
+    service = await session.get(PartnerService, service_id)
+    if service is None:
+        raise NotFound("partner service", service_id)
+    commission = commission_of(amount, service.commission_bps)
+    partner_share = amount - commission
+    account_id = wallet.wallet_id(fan)
+    legs = [ledger.Leg(account_id, -amount)]
+    # The ledger refuses zero legs: a 0% partner pays no commission leg, a 100% one no partner leg.
+    if partner_share:
+        legs.append(ledger.Leg(service.account_id, partner_share))
+    if commission:
+        platform = await ledger.system_account(session, AccountKind.PLATFORM)
+        assert platform.id is not None
+        legs.append(ledger.Leg(platform.id, commission))
+    txn = await ledger.transfer(
+        session, key=f"{key}:{USE}", kind=USE, legs=legs, now=now, memo=f"partner #{service.id}"
+    )
+    assert txn.id is not None
+    balance = await ledger.balance_of(session, account_id)
+    return Usage(service, amount, partner_share, commission, balance, txn.id)

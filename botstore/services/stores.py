@@ -1,0 +1,258 @@
+"""WeStore shops: opening a store, listing products, affiliate resale, group prices, browsing."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botstore.errors import (
+    AlreadyReselling,
+    BadArgument,
+    NoStore,
+    NotFound,
+    NotYours,
+    OwnProduct,
+    PriceRefused,
+    StoreExists,
+)
+from botstore.models import Account, AccountKind, Fan, Product, Store
+from botstore.money import Fen
+
+MAX_NAME = 60
+MAX_STOCK = 100_000
+MAX_GROUP_SIZE = 100
+MOMENTS_SIZE = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A product as a buyer sees it; for a resale, the supplier's product holds stock and ships."""
+
+    product: Product
+    store: Store
+    supplier: Product
+    supplier_store: Store
+
+    @property
+    def is_resale(self) -> bool:
+        return self.product.supplier_product_id is not None
+
+    @property
+    def stock(self) -> int:
+        return self.supplier.stock
+
+    @property
+    def margin_fen(self) -> int:
+        return self.product.price_fen - self.supplier.price_fen
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSummary:
+    store: Store
+    products: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreView:
+    store: Store
+    listings: list[Listing]
+
+
+def parse_stock(text: str) -> int:
+    """'5' -> 5; stock may be zero (listed, sold out) up to MAX_STOCK."""
+    if not text.isdigit() or int(text) > MAX_STOCK:
+        raise BadArgument("stock", text, f"a whole number from 0 to {MAX_STOCK}")
+    return int(text)
+
+
+def _clean_name(name: str, what: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > MAX_NAME or not cleaned.isprintable():
+        raise BadArgument(what, name, f"1 to {MAX_NAME} printable characters")
+    return cleaned
+
+
+async def store_of(session: AsyncSession, fan: Fan) -> Store | None:
+    return (await session.exec(select(Store).where(Store.owner_fan_id == fan.id))).first()
+
+
+async def own_store(session: AsyncSession, fan: Fan) -> Store:
+    """The fan's store; refuses fans who have not opened one."""
+    store = await store_of(session, fan)
+    if store is None:
+        raise NoStore()
+    return store
+
+
+async def open_store(session: AsyncSession, fan: Fan, *, name: str, now: datetime) -> Store:
+    """Open the fan's one store, free, with an empty store account."""
+    name = _clean_name(name, "store name")
+    existing = await store_of(session, fan)
+    if existing is not None:
+        raise StoreExists(existing.id or 0, existing.name)
+    account = Account(kind=AccountKind.STORE, name=f"store of {fan.openid}", created_at=now)
+    session.add(account)
+    await session.flush()
+    store = Store(owner_fan_id=fan.id or 0, account_id=account.id or 0, name=name, created_at=now)
+    try:
+        # The same fan opening twice at once: the unique owner makes the loser a refusal.
+        async with session.begin_nested():
+            session.add(store)
+            await session.flush()
+    except IntegrityError:
+        raise StoreExists(0, name) from None
+    return store
+
+
+async def list_product(
+    session: AsyncSession,
+    fan: Fan,
+    *,
+    name: str,
+    price: Fen,
+    stock: int,
+    now: datetime,
+    image_url: str = "",
+    description: str = "",
+) -> Listing:
+    """Add a product to the fan's own store; a listed product is posted to moments."""
+    store = await own_store(session, fan)
+    if not 0 <= stock <= MAX_STOCK:
+        raise BadArgument("stock", str(stock), f"a whole number from 0 to {MAX_STOCK}")
+    if price <= 0:
+        raise BadArgument("price", str(price), "must be more than zero")
+    product = Product(
+        store_id=store.id or 0,
+        name=_clean_name(name, "product name"),
+        description=description,
+        image_url=image_url,
+        price_fen=price,
+        stock=stock,
+        created_at=now,
+    )
+    session.add(product)
+    await session.flush()
+    return Listing(product, store, product, store)
+
+
+async def set_group_price(
+    session: AsyncSession, fan: Fan, *, product_id: int, price: Fen, size: int
+) -> Listing:
+    """Let `size` fans buy the store's own product together at `price`, below the normal one."""
+    listing = await listing_of(session, product_id)
+    if listing.store.owner_fan_id != fan.id:
+        raise NotYours("product", product_id, "store owner")
+    if listing.is_resale:
+        # The supplier sets the discount; an affiliate can't promise stock at a lower price.
+        raise NotYours("product", listing.supplier.id or 0, "supplying store's owner")
+    if not 2 <= size <= MAX_GROUP_SIZE:
+        raise BadArgument("group size", str(size), f"a whole number from 2 to {MAX_GROUP_SIZE}")
+    if price >= listing.product.price_fen:
+        raise PriceRefused("group", price, listing.product.price_fen)
+    listing.product.group_price_fen = price
+    listing.product.group_size = size
+    session.add(listing.product)
+    await session.flush()
+    return listing
+
+
+async def resell(
+    session: AsyncSession, fan: Fan, *, product_id: int, price: Fen, now: datetime
+) -> Listing:
+    """List another store's product in the fan's store at `price`, at least the supplier's."""
+    store = await own_store(session, fan)
+    source = await listing_of(session, product_id)
+    supplier, supplier_store = source.supplier, source.supplier_store
+    if supplier_store.id == store.id:
+        raise OwnProduct(supplier.id or 0, "resell")
+    if price < supplier.price_fen:
+        raise PriceRefused("resale", price, supplier.price_fen)
+    existing = (
+        await session.exec(
+            select(Product.id).where(
+                Product.store_id == store.id, Product.supplier_product_id == supplier.id
+            )
+        )
+    ).first()
+    if existing is not None:
+        raise AlreadyReselling(supplier.id or 0, existing)
+    product = Product(
+        store_id=store.id or 0,
+        name=supplier.name,
+        description=supplier.description,
+        image_url=supplier.image_url,
+        price_fen=price,
+        stock=0,
+        supplier_product_id=supplier.id,
+        created_at=now,
+    )
+    session.add(product)
+    await session.flush()
+    return Listing(product, store, supplier, supplier_store)
+
+
+async def listing_of(session: AsyncSession, product_id: int) -> Listing:
+    """One product with its store and, for a resale, its supplier."""
+    product = await session.get(Product, product_id)
+    if product is None:
+        raise NotFound("product", product_id)
+    return (await _listings(session, [product]))[0]
+
+
+async def _listings(session: AsyncSession, products: Sequence[Product]) -> list[Listing]:
+    supplier_ids = {p.supplier_product_id for p in products if p.supplier_product_id is not None}
+    suppliers = {p.id: p for p in products}
+    if supplier_ids - suppliers.keys():
+        rows = await session.exec(
+            select(Product).where(col(Product.id).in_(supplier_ids - suppliers.keys()))
+        )
+        suppliers.update({p.id: p for p in rows.all()})
+    store_ids = {p.store_id for p in products} | {p.store_id for p in suppliers.values()}
+    stores = {
+        s.id: s for s in (await session.exec(select(Store).where(col(Store.id).in_(store_ids))))
+    }
+    out = []
+    for product in products:
+        supplier = suppliers[product.supplier_product_id or product.id]
+        out.append(Listing(product, stores[product.store_id], supplier, stores[supplier.store_id]))
+    return out
+
+
+async def all_stores(session: AsyncSession) -> list[StoreSummary]:
+    """Every store with its number of products, oldest first."""
+    counts = (
+        select(Product.store_id, func.count().label("n"))
+        .group_by(col(Product.store_id))
+        .subquery()
+    )
+    rows = await session.exec(
+        select(Store, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.store_id == Store.id)
+        .order_by(col(Store.id))
+    )
+    return [StoreSummary(store, int(n)) for store, n in rows.all()]
+
+
+async def store_view(session: AsyncSession, store_id: int) -> StoreView:
+    """One store and its products, oldest first."""
+    store = await session.get(Store, store_id)
+    if store is None:
+        raise NotFound("store", store_id)
+    products = await session.exec(
+        select(Product).where(Product.store_id == store_id).order_by(col(Product.id))
+    )
+    return StoreView(store, await _listings(session, products.all()))
+
+
+async def moments(session: AsyncSession, *, limit: int = MOMENTS_SIZE) -> list[Listing]:
+    """The newest product posts across stores, newest first (listing a product posts it)."""
+    products = await session.exec(
+        select(Product)
+        .order_by(col(Product.created_at).desc(), col(Product.id).desc())
+        .limit(limit)
+    )
+    return await _listings(session, products.all())

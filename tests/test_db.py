@@ -1,0 +1,87 @@
+"""The SQLite engine: one connection per process, transactions queued in arrival order, and one
+trip to aiosqlite's thread per statement with the cursor results DB-API code expects."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from botstore.db import create_engine
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/db.sqlite")
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)"))
+    yield engine
+    await engine.dispose()
+
+
+async def test_transactions_of_one_process_run_one_at_a_time_in_arrival_order(
+    engine: AsyncEngine,
+) -> None:
+    started: list[int] = []
+    inside = 0
+
+    async def write(number: int) -> None:
+        nonlocal inside
+        async with engine.begin() as connection:
+            inside += 1
+            assert inside == 1, "two transactions at once"
+            started.append(number)
+            await connection.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": number})
+            await asyncio.sleep(0)
+            inside -= 1
+
+    await asyncio.gather(*(write(number) for number in range(40)))
+
+    # Not in SQLite's busy handler, which retries with back-off in no particular order.
+    assert started == list(range(40))
+
+
+async def test_a_statement_is_one_trip_to_the_connection_thread(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trips = 0
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: object, *args: object) -> object:
+        nonlocal trips
+        trips += 1
+        return await original(self, fn, *args)
+
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))  # the transaction's BEGIN is not counted
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        rows = (await connection.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
+        monkeypatch.undo()
+        await connection.rollback()
+
+    assert rows == [(1,), (2,)]
+    assert trips == 1
+
+
+async def test_the_cursor_reports_rows_rowcount_and_lastrowid(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        inserted = await connection.execute(text("INSERT INTO t (v) VALUES (7)"))
+        assert inserted.lastrowid == 1
+        many = await connection.execute(
+            text("INSERT INTO t (v) VALUES (:v)"), [{"v": v} for v in range(8, 12)]
+        )
+        assert many.rowcount == 4
+        returned = await connection.execute(
+            text("INSERT INTO t (v) VALUES (20), (21) RETURNING id, v")
+        )
+        assert sorted(returned.all()) == [(6, 20), (7, 21)]
+        updated = await connection.execute(text("UPDATE t SET v = v + 1 WHERE v >= 10"))
+        assert updated.rowcount == 4
+        missed = await connection.execute(text("UPDATE t SET v = 0 WHERE id = 99"))
+        assert missed.rowcount == 0
+        streamed = await connection.stream(text("SELECT v FROM t ORDER BY id"))
+        values = [row.v async for row in streamed]
+    assert values == [7, 8, 9, 11, 12, 21, 22]
