@@ -10,6 +10,7 @@ from aiohttp import web
 
 from botstore.admin import create_admin_app
 from botstore.api import setup_api
+from botstore.article_pages import setup_article_pages
 from botstore.clock import Clock, SystemClock
 from botstore.config import Config
 from botstore.db import create_engine, session_factory
@@ -59,6 +60,7 @@ def create_app(
     setup_webhook(app, path=wechat.path)
     setup_api(app)
     setup_pages(app, env)
+    setup_article_pages(app, env)
     app.add_subapp("/admin/", create_admin_app())
     return app
 

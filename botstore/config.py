@@ -168,6 +168,13 @@ class SchedulerConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ArticlesConfig:
+    tip_fee_bps: int = dataclasses.field(
+        default=0, metadata=_check(lambda v: 0 <= v <= 10000, "must be 0-10000")
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
@@ -177,6 +184,7 @@ class Config:
     dedup: DedupConfig = DedupConfig()
     orders: OrdersConfig = OrdersConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
+    articles: ArticlesConfig = ArticlesConfig()
 
     def replace(self, **sections: Mapping[str, Any]) -> "Config":
         """A copy with some keys changed, e.g. replace(wechat={"mode": "safe"})."""

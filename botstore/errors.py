@@ -164,3 +164,13 @@ class QuotaExceeded(DomainError):
 
     def __init__(self, what: str, limit_fen: int, remaining_fen: int) -> None:
         super().__init__(what=what, limit_fen=limit_fen, remaining_fen=remaining_fen)
+
+
+# --- Articles and ads ---
+
+
+class OwnArticle(DomainError):
+    template = "own_article"
+
+    def __init__(self, article_id: int) -> None:
+        super().__init__(article_id=article_id)

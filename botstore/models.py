@@ -475,3 +475,91 @@ class ClockState(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     offset_seconds: int = Field(default=0, sa_type=BigInteger)
     updated_at: datetime = _at()
+
+
+# --- Articles, tips and ad placements ---
+
+
+class Article(SQLModel, table=True):
+    """A post of the account or of a fan; tips go to `author_account_id`."""
+
+    __tablename__ = "article"
+    __table_args__ = (
+        CheckConstraint("reads >= 0", name="reads"),
+        CheckConstraint("tips_count >= 0 AND tips_total_fen >= 0", name="tips"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=64)
+    digest: str = Field(default="", max_length=120)
+    body: str = Field(default="", max_length=20000)
+    cover_url: str = Field(default="", max_length=500)
+    # None: the account's own article, whose tips go to the platform account.
+    author_fan_id: int | None = Field(default=None, foreign_key="fan.id", index=True)
+    author_account_id: int = Field(foreign_key="account.id")
+    reads: int = 0
+    tips_count: int = 0
+    tips_total_fen: int = Field(default=0, sa_type=BigInteger)
+    ad_id: int | None = Field(default=None, foreign_key="ad.id")
+    created_at: datetime = _at()
+
+
+class ArticleTip(SQLModel, table=True):
+    """One tip; `key` (the message's dedup key) makes a retried tip impossible to repeat."""
+
+    __tablename__ = "article_tip"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount"),
+        CheckConstraint("fee_fen >= 0 AND fee_fen <= amount_fen", name="fee"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    fan_id: int = Field(foreign_key="fan.id", index=True)
+    amount_fen: int = Field(sa_type=BigInteger)
+    fee_fen: int = Field(default=0, sa_type=BigInteger)
+    key: str = Field(max_length=200, unique=True)
+    transaction_id: int = Field(foreign_key="ledger_transaction.id")
+    created_at: datetime = _at()
+
+
+class AdKind:
+    PRODUCT = "product"  # the account's own product
+    CAMPAIGN = "campaign"  # another merchant's, paid from its budget
+
+
+class Ad(SQLModel, table=True):
+    """An ad placement. Costs accrue per impression and click; settlement moves them from the
+    advertiser's account to the platform's, never more than the budget."""
+
+    __tablename__ = "ad"
+    __table_args__ = (
+        CheckConstraint("kind IN ('product', 'campaign')", name="kind"),
+        CheckConstraint("budget_fen >= 0", name="budget"),
+        CheckConstraint("spent_fen >= 0 AND spent_fen <= budget_fen", name="spent"),
+        CheckConstraint("cpm_fen >= 0 AND cpc_fen >= 0", name="price"),
+        CheckConstraint(
+            "settled_impressions >= 0 AND settled_impressions <= impressions", name="impressions"
+        ),
+        CheckConstraint("settled_clicks >= 0 AND settled_clicks <= clicks", name="clicks"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    advertiser: str = Field(max_length=60)
+    kind: str = Field(max_length=16)
+    product_id: int | None = Field(default=None, foreign_key="product.id")
+    title: str = Field(max_length=64)
+    description: str = Field(default="", max_length=200)
+    url: str = Field(max_length=500)
+    pic_url: str = Field(default="", max_length=500)
+    budget_fen: int = Field(default=0, sa_type=BigInteger)
+    spent_fen: int = Field(default=0, sa_type=BigInteger)
+    cpm_fen: int = Field(default=0, sa_type=BigInteger)  # per 1000 impressions
+    cpc_fen: int = Field(default=0, sa_type=BigInteger)  # per click
+    impressions: int = Field(default=0, sa_type=BigInteger)
+    clicks: int = Field(default=0, sa_type=BigInteger)
+    settled_impressions: int = Field(default=0, sa_type=BigInteger)
+    settled_clicks: int = Field(default=0, sa_type=BigInteger)
+    advertiser_account_id: int = Field(foreign_key="account.id")
+    active: bool = True
+    created_at: datetime = _at()

@@ -38,7 +38,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botstore.clock import Clock, SystemClock
 from botstore.config import Config
 from botstore.models import ClockState, GroupBuy, GroupStatus, Order, OrderStatus
-from botstore.services import groups, orders, wealth
+from botstore.services import articles, groups, orders, wealth
 from botstore.templating import project_environment
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,12 @@ async def complete_shipped_orders(ctx: JobContext, now: datetime) -> int:
         return len(await orders.auto_complete_shipped(session, now=now, after=after))
 
 
+async def settle_ads(ctx: JobContext, now: datetime) -> int:
+    """Pay the platform what ad impressions and clicks cost since the last settlement."""
+    async with ctx.sessions() as session, session.begin():
+        return await articles.settle_ads(session, now=now)
+
+
 async def _next_dividend(
     ctx: JobContext, session: AsyncSession, after: datetime
 ) -> datetime | None:
@@ -178,6 +184,7 @@ JOBS: list[Job] = [
     Job("wealth.mature_holdings", mature_holdings, _next_maturity),
     Job("groups.expire_due", expire_group_buys, _next_group_deadline),
     Job("orders.auto_complete_shipped", complete_shipped_orders, _next_auto_completion),
+    Job("articles.settle_ads", settle_ads),
 ]
 
 

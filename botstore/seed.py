@@ -7,6 +7,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.models import KeywordRule, MatchType
+from botstore.seed_articles import seed_articles
 from botstore.seed_offline import seed_offline
 from botstore.seed_stores import seed_stores
 from botstore.seed_wealth import seed_wealth_products
@@ -59,6 +60,8 @@ SEEDERS.append(seed_offline)
 SEEDERS.append(seed_wealth_products)
 # WeStore shops, products, a group price and a resale (botstore/seed_stores.py).
 SEEDERS.append(seed_stores)
+# Articles by the account and a demo fan, and a funded ad campaign (botstore/seed_articles.py).
+SEEDERS.append(seed_articles)
 
 
 async def seed_demo(session: AsyncSession, *, now: datetime) -> bool:

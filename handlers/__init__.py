@@ -1,7 +1,7 @@
 """Chat handlers, one module per business area; each exports a `router`."""
 
 from botstore.router import Router
-from handlers import events, help, offline, orders, partners, stores, wallet, wealth
+from handlers import articles, events, help, offline, orders, partners, stores, wallet, wealth
 
 ROUTERS: list[Router] = [
     help.router,
@@ -12,4 +12,5 @@ ROUTERS: list[Router] = [
     stores.router,
     orders.router,
     wealth.router,
+    articles.router,
 ]

@@ -1,0 +1,64 @@
+"""The emulated article pages (/articles, /articles/<id>) and the ad click redirect."""
+
+from aiohttp import web
+from jinja2 import Environment
+
+from botstore.errors import NotFound
+from botstore.keys import config_key, db_key
+from botstore.services import articles
+from botstore.templating import project_environment
+
+
+def setup_article_pages(app: web.Application, env: Environment | None = None) -> None:
+    """Serve the article index, one article and the ad click-tracking redirect."""
+    pages = ArticlePages(env or project_environment())
+    app.router.add_get("/articles", pages.index)
+    app.router.add_get("/articles/{article_id}", pages.article)
+    app.router.add_get("/ads/{ad_id}/click", pages.click)
+
+
+def _id(request: web.Request, name: str, what: str) -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+        raise web.HTTPBadRequest(text=f"an {what} id is a number, not {raw[:40]!r}")
+    return int(raw)
+
+
+def _not_found(error: NotFound) -> web.HTTPNotFound:
+    return web.HTTPNotFound(text=f"no {error.details['what']} #{error.details['ident']}")
+
+
+class ArticlePages:
+    def __init__(self, env: Environment) -> None:
+        self.env = env
+
+    def _html(self, request: web.Request, template: str, **context: object) -> web.Response:
+        html = self.env.get_template(f"pages/{template}").render(
+            base=request.app[config_key].server.public_url, **context
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    async def index(self, request: web.Request) -> web.Response:
+        async with request.app[db_key]() as session:
+            latest = await articles.latest(session)
+        return self._html(request, "articles.html", articles=latest)
+
+    async def article(self, request: web.Request) -> web.Response:
+        article_id = _id(request, "article_id", "article")
+        async with request.app[db_key]() as session:
+            try:
+                view = await articles.article_view(session, article_id)
+            except NotFound as error:
+                raise _not_found(error) from None
+        # Viewing the page counts nothing: reads and impressions are counted by `read` in chat.
+        openid = request.query.get("openid", "")[:64]
+        return self._html(request, "article.html", view=view, openid=openid)
+
+    async def click(self, request: web.Request) -> web.Response:
+        ad_id = _id(request, "ad_id", "ad")
+        async with request.app[db_key]() as session, session.begin():
+            try:
+                ad = await articles.click(session, ad_id=ad_id)
+            except NotFound as error:
+                raise _not_found(error) from None
+        raise web.HTTPFound(ad.url)

@@ -1,0 +1,57 @@
+"""Article commands: articles, read, tip (see shared/COMMANDS.md)."""
+
+from botstore.money import Fen
+from botstore.router import Context, Id, Router
+from botstore.services import articles
+from botstore.wechat import Article, Reply
+
+router = Router(name=__name__, title="Articles")
+
+
+@router.command("articles", "文章")
+async def all_articles(ctx: Context) -> Reply:
+    """The latest articles."""
+    latest = await articles.latest(ctx.session)
+    if not latest:
+        return ctx.text("articles/none.txt")
+    # A passive reply to a fan's text shows one news item (wechat-protocol.md 3.2): one card
+    # for the index page, the newest titles in its description.
+    return ctx.news(
+        Article(
+            title=ctx.replies.render("articles/index_title.txt", articles=latest),
+            description=ctx.replies.render("articles/index_card.txt", articles=latest),
+            pic_url=latest[0].cover_url,
+            url=f"{ctx.config.server.public_url}/articles",
+        )
+    )
+
+
+@router.command("read", "阅读")
+async def read(ctx: Context, article_id: Id) -> Reply:
+    """Reads one article."""
+    view = await articles.read(ctx.session, ctx.fan, article_id=article_id)
+    # One news item again: the ad is named in the card's description and shown on the page.
+    return ctx.news(
+        Article(
+            title=view.article.title,
+            description=ctx.replies.render("articles/article_card.txt", view=view),
+            pic_url=view.article.cover_url,
+            url=f"{ctx.config.server.public_url}/articles/{view.article.id}"
+            f"?openid={ctx.fan.openid}",
+        )
+    )
+
+
+@router.command("tip", "赞赏")
+async def tip(ctx: Context, article_id: Id, amount: Fen) -> Reply:
+    """Rewards an article's author from your wallet."""
+    receipt = await articles.tip(
+        ctx.session,
+        ctx.fan,
+        article_id=article_id,
+        amount=amount,
+        fee_bps=ctx.config.articles.tip_fee_bps,
+        key=ctx.dedup_key,
+        now=ctx.now,
+    )
+    return ctx.text("articles/tipped.txt", receipt=receipt)
