@@ -41,3 +41,8 @@ def wall_time() -> float:
     import time
 
     return time.monotonic()
+
+
+def wall_now() -> datetime:
+    """Real time, whatever the emulated clock says: for transport checks, not business time."""
+    return datetime.now(UTC)

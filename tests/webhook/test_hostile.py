@@ -2,12 +2,13 @@
 server keeps serving."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from botstore.app import create_app
-from botstore.clock import FrozenClock
+from botstore.clock import FrozenClock, wall_now
 from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.models import Fan, InboundMessage, LedgerTransaction, ProcessedMessage
@@ -215,3 +216,16 @@ async def test_a_view_with_a_very_long_url_is_recorded(wechat: Emulator, session
     exchange = await wechat.event("VIEW", fan="o_a", event_key=url, extra={"MenuId": 1})
     assert exchange.is_success
     assert await count(sessions, InboundMessage) == 1
+
+
+async def test_real_time_stays_fresh_after_the_emulated_clock_moves(
+    wechat: Emulator, clock: FrozenClock
+) -> None:
+    # The frozen clock stands in 2026-01; a real client stamps the wall time.
+    real_now = int(wall_now().timestamp())
+    assert (await wechat.post(fields(wechat), timestamp=real_now)).status == 200
+    clock.advance(timedelta(days=30))
+    assert (await wechat.post(fields(wechat) | {"MsgId": 101}, timestamp=real_now)).status == 200
+    assert (await wechat.post(fields(wechat) | {"MsgId": 102})).status == 200
+    stale = await wechat.post(fields(wechat) | {"MsgId": 103}, timestamp=real_now - 10**6)
+    assert (stale.status, stale.body) == (403, "stale timestamp")
