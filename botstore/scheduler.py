@@ -123,7 +123,7 @@ async def mature_holdings(ctx: JobContext, now: datetime) -> int:
 async def expire_group_buys(ctx: JobContext, now: datetime) -> int:
     """Fail open group buys past their deadline and refund their members."""
     async with ctx.sessions() as session, session.begin():
-        return len(await groups.expire_due(session, now=now))
+        return len(await groups.expire_due(session, now=now, render=ctx.render))
 
 
 async def complete_shipped_orders(ctx: JobContext, now: datetime) -> int:

@@ -1,8 +1,10 @@
 """Group buying: members pay the group price into escrow as they join; a full group turns into
 paid orders, a group past its deadline fails and refunds everyone."""
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -19,11 +21,13 @@ from botstore.models import (
     OrderStatus,
     Product,
 )
-from botstore.services import ledger, orders, stores, wallet
+from botstore.services import ledger, messages, orders, stores, wallet
 from botstore.services.ledger import Leg
 
 PAY = "group_pay"
 REFUND = "group_refund"
+# Renders a notification: (template under replies/, context) -> the text the fan reads.
+Render = Callable[[str, Mapping[str, Any]], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,8 +171,14 @@ async def _complete(
     return created
 
 
-async def expire_due(session: AsyncSession, *, now: datetime) -> list[GroupBuy]:
-    """Fail every open group past its deadline and refund each member in full, exactly once."""
+async def expire_due(
+    session: AsyncSession, *, now: datetime, render: Render | None = None
+) -> list[GroupBuy]:
+    """Fail every open group past its deadline and refund each member in full, exactly once.
+
+    With `render`, each refunded member gets a customer-service message in the outbox, written in
+    the same transaction as the refund.
+    """
     due = await session.exec(
         select(GroupBuy)
         .where(GroupBuy.status == GroupStatus.OPEN, col(GroupBuy.deadline_at) <= now)
@@ -206,5 +216,15 @@ async def expire_due(session: AsyncSession, *, now: datetime) -> list[GroupBuy]:
                 ],
                 now=now,
             )
+            if render is not None:
+                context = {"group_id": group.id, "amount_fen": member.paid_fen}
+                text = render("notifications/group_refunded.txt", context)
+                messages.send_to_outbox(
+                    session,
+                    fan.openid,
+                    {"touser": fan.openid, "msgtype": "text", "text": {"content": text}},
+                    reason=REFUND,
+                    now=now,
+                )
         failed.append(group)
     return failed

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 
 from botstore.clock import FrozenClock
 from botstore.console.client import Emulator
-from botstore.models import GroupBuy, GroupMember, GroupStatus, Order
+from botstore.models import GroupBuy, GroupMember, GroupStatus, Order, OutboxMessage
 from botstore.services import groups
 from tests.helpers import count
 from tests.webhook.westore import (
@@ -168,3 +168,25 @@ async def test_a_group_needs_stock_for_each_member(wechat: Emulator, sessions) -
         group = await session.get(GroupBuy, 1)
     assert group is not None and group.joined == 1
     assert await balance(wechat, "o_b") == "50.00"
+
+
+async def test_advancing_the_clock_past_the_deadline_refunds_and_notifies_each_member(
+    wechat: Emulator, sessions, client, config, tea
+) -> None:
+    await say(wechat, "o_a", "group 1")
+    await say(wechat, "o_b", "join 1")
+    headers = {"Authorization": f"Bearer {config.admin.token}"}
+    response = await client.post("/admin/api/clock/advance", json={"hours": 25}, headers=headers)
+    assert response.status == 200
+    ran = [entry["job"] for entry in (await response.json())["ran"]]
+    assert "groups.expire_due" in ran
+
+    async with sessions() as session:
+        notes = (await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
+    refunds = [note for note in notes if note.reason == "group_refund"]
+    assert [note.openid for note in refunds] == ["o_a", "o_b"]
+    assert refunds[0].payload["text"]["content"] == (
+        "Group buy #1 did not fill before its deadline: ¥9.90 is back in your wallet."
+    )
+    for fan in ("o_a", "o_b"):
+        assert await balance(wechat, fan) == "50.00"
