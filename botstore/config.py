@@ -174,6 +174,43 @@ class ArticlesConfig:
     )
 
 
+def parse_levels(text: str) -> tuple[tuple[str, int], ...]:
+    """'green:0, gold:500' -> (('green', 0), ('gold', 500)); thresholds start at 0 and rise."""
+    levels = []
+    for part in text.split(","):
+        name, _, threshold = part.strip().partition(":")
+        if not name.strip() or not threshold.strip().isdigit():
+            raise ValueError(part)
+        levels.append((name.strip(), int(threshold)))
+    thresholds = [threshold for _, threshold in levels]
+    if not levels or thresholds[0] != 0 or thresholds != sorted(set(thresholds)):
+        raise ValueError(text)
+    return tuple(levels)
+
+
+def _is_levels(text: str) -> bool:
+    try:
+        parse_levels(text)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MembershipConfig:
+    points_per_yuan: int = dataclasses.field(
+        default=1, metadata=_check(lambda v: 0 <= v <= 1000, "must be 0-1000")
+    )
+    levels: str = dataclasses.field(
+        default="green:0, gold:500, platinum:2000",
+        metadata=_check(_is_levels, "must be name:points pairs from 0 up, e.g. green:0, gold:500"),
+    )
+
+    @property
+    def level_thresholds(self) -> tuple[tuple[str, int], ...]:
+        return parse_levels(self.levels)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = ServerConfig()
@@ -185,6 +222,7 @@ class Config:
     orders: OrdersConfig = OrdersConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     articles: ArticlesConfig = ArticlesConfig()
+    membership: MembershipConfig = MembershipConfig()
 
     def replace(self, **sections: Mapping[str, Any]) -> "Config":
         """A copy with some keys changed, e.g. replace(wechat={"mode": "safe"})."""

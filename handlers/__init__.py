@@ -1,7 +1,18 @@
 """Chat handlers, one module per business area; each exports a `router`."""
 
 from botstore.router import Router
-from handlers import articles, events, help, offline, orders, partners, stores, wallet, wealth
+from handlers import (
+    articles,
+    events,
+    help,
+    membership,
+    offline,
+    orders,
+    partners,
+    stores,
+    wallet,
+    wealth,
+)
 
 ROUTERS: list[Router] = [
     help.router,
@@ -12,5 +23,6 @@ ROUTERS: list[Router] = [
     stores.router,
     orders.router,
     wealth.router,
+    membership.router,
     articles.router,
 ]

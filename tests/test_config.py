@@ -110,3 +110,11 @@ def test_serve_with_a_bad_value_stops_with_one_line(tmp_path: Path) -> None:
     assert result.stderr == (
         "botstore: bad config: wechat.mode: must be plaintext, compatible or safe (got 'secret')\n"
     )
+
+
+@pytest.mark.parametrize(
+    "levels", ["gold:500", "green:0, gold:x", "green:0, gold:0", "", "green:0,,"]
+)
+def test_membership_levels_must_start_at_zero_and_rise(levels: str) -> None:
+    with pytest.raises(ConfigError, match=r"^membership.levels: must be name:points pairs"):
+        load_config(DEFAULT_PATH, env={"BOTSTORE_MEMBERSHIP_LEVELS": levels})
