@@ -10,6 +10,7 @@ import aiosqlite
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -148,6 +149,16 @@ class _OneTripCursor:
 
     async def close(self) -> None:
         self._rows = []
+
+
+def insert_or_skip(dialect_name: str, table: Any, *, unique: list[str]) -> Any:
+    """INSERT that does nothing when a row with the same `unique` columns exists (rowcount 0).
+
+    On PostgreSQL it first waits for an uncommitted insert of the same key to end, which is what
+    makes a duplicate wait for the first copy.
+    """
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=unique)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

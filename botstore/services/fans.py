@@ -3,10 +3,10 @@
 from datetime import datetime
 
 from sqlalchemy import bindparam, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botstore.db import insert_or_skip
 from botstore.models import Account, AccountKind, Fan
 
 # Built once: every message looks its fan up.
@@ -23,11 +23,9 @@ async def get_or_create(session: AsyncSession, openid: str, *, now: datetime) ->
         return fan
     # Two first messages from one fan may race: the loser's insert does nothing (on PostgreSQL
     # it waits for the winner's commit), and both then read the same row.
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(Fan)
+        insert_or_skip(session.bind.dialect.name, Fan, unique=["openid"])
         .values(openid=openid, nickname="", subscribed=False, created_at=now, last_seen_at=now)
-        .on_conflict_do_nothing(index_elements=["openid"])
         .returning(col(Fan.id))
     )
     fan_id = (await session.exec(statement)).scalar_one_or_none()

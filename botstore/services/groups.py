@@ -222,7 +222,7 @@ async def expire_due(
                 messages.send_to_outbox(
                     session,
                     fan.openid,
-                    {"touser": fan.openid, "msgtype": "text", "text": {"content": text}},
+                    messages.text_message(fan.openid, text),
                     reason=REFUND,
                     now=now,
                 )

@@ -4,18 +4,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botstore.db import insert_or_skip
 from botstore.models import InboundMessage, OutboxMessage, ProcessedMessage
 
 # The per-message statements are built once: building and cache-keying a statement on every
 # message cost more CPU than SQLite spends running it. They run on the session's connection as
 # Core statements (no ORM objects to track), with the values as parameters.
 _CLAIM = {
-    name: dialect.insert(ProcessedMessage).on_conflict_do_nothing(index_elements=["key"])
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    name: insert_or_skip(name, ProcessedMessage, unique=["key"])
+    for name in ("postgresql", "sqlite")
 }
 _STORE_REPLY = update(ProcessedMessage).where(col(ProcessedMessage.key) == bindparam("claimed"))
 _RECORD = insert(InboundMessage)
@@ -84,6 +84,11 @@ async def prune(session: AsyncSession, *, older_than: timedelta, now: datetime) 
         delete(ProcessedMessage).where(col(ProcessedMessage.handled_at) < now - older_than)
     )
     return result.rowcount
+
+
+def text_message(openid: str, text: str) -> dict[str, Any]:
+    """The customer-service API's text message (wechat-protocol.md 7.2), as the outbox keeps it."""
+    return {"touser": openid, "msgtype": "text", "text": {"content": text}}
 
 
 def send_to_outbox(

@@ -50,7 +50,7 @@ from botstore.models import (
     WealthProduct,
 )
 from botstore.money import Fen
-from botstore.services import ledger, wallet
+from botstore.services import ledger, messages, wallet
 
 YEAR_BPS = 10_000 * 365
 INVEST = "invest"
@@ -567,8 +567,7 @@ async def next_maturity_due(session: AsyncSession, *, after: datetime) -> dateti
 
 
 def _notice(openid: str, text: str, reason: str, now: datetime) -> dict[str, Any]:
-    # The customer-service API's text message (wechat-protocol.md 7.2), as the outbox keeps it.
-    payload = {"touser": openid, "msgtype": "text", "text": {"content": text}}
+    payload = messages.text_message(openid, text)
     return {"openid": openid, "payload": payload, "reason": reason, "created_at": now}
 
 
