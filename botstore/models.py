@@ -563,3 +563,28 @@ class Ad(SQLModel, table=True):
     advertiser_account_id: int = Field(foreign_key="account.id")
     active: bool = True
     created_at: datetime = _at()
+
+
+# --- The account's custom menu and its reply settings ---
+
+
+class Menu(SQLModel, table=True):
+    """The custom menu as /cgi-bin/menu/create took it: the default one, or a conditional one."""
+
+    __tablename__ = "menu"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The official JSON shapes: {"button": [...]} and, for a conditional menu, its matchrule.
+    buttons: list[dict[str, Any]] = Field(sa_type=JSON)
+    matchrule: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    created_at: datetime = _at()
+
+
+class AccountSetting(SQLModel, table=True):
+    """One of the account's reply settings (e.g. the welcome reply), edited from the admin."""
+
+    __tablename__ = "account_setting"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: dict[str, Any] = Field(sa_type=JSON)
+    updated_at: datetime = _at()
