@@ -588,3 +588,110 @@ class AccountSetting(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     value: dict[str, Any] = Field(sa_type=JSON)
     updated_at: datetime = _at()
+
+
+# --- Membership coupons, and product cards in articles ---
+
+
+class CampaignOccasion:
+    LEVELUP = "levelup"  # issued once to each fan who reaches `level`
+    MONTHLY = "monthly"  # issued each month (UTC) to the fans at `level` (every fan if None)
+    MANUAL = "manual"  # issued when an admin asks, once per fan
+
+
+class CouponKind:
+    AMOUNT = "amount"  # amount_off_fen off an order of at least min_spend_fen
+    PERCENT = "percent"  # percent_off of the order, at most cap_fen (if set)
+
+
+# The terms a campaign and its coupons share: exactly one of the two kinds.
+_COUPON_TERMS = (
+    "(kind = 'amount' AND amount_off_fen > 0 AND percent_off IS NULL)"
+    " OR (kind = 'percent' AND percent_off > 0 AND percent_off < 100 AND amount_off_fen IS NULL)"
+)
+
+
+class CouponCampaign(SQLModel, table=True):
+    """What a coupon gives, who gets it (a level, or everyone) and when (level-up, monthly,
+    manual), valid for `valid_days` from issue or in a fixed window ending `valid_to`."""
+
+    __tablename__ = "coupon_campaign"
+    __table_args__ = (
+        CheckConstraint("occasion IN ('levelup', 'monthly', 'manual')", name="occasion"),
+        CheckConstraint("occasion <> 'levelup' OR level IS NOT NULL", name="level"),
+        CheckConstraint(_COUPON_TERMS, name="terms"),
+        CheckConstraint("min_spend_fen >= 0", name="min_spend"),
+        CheckConstraint("cap_fen IS NULL OR cap_fen > 0", name="cap"),
+        CheckConstraint(
+            "(valid_days IS NOT NULL AND valid_days > 0 AND valid_to IS NULL)"
+            " OR (valid_days IS NULL AND valid_to IS NOT NULL)",
+            name="validity",
+        ),
+        CheckConstraint(
+            "valid_from IS NULL OR valid_to IS NULL OR valid_from < valid_to", name="window"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60)
+    occasion: str = Field(max_length=16)  # a CampaignOccasion value
+    level: str | None = Field(default=None, max_length=32)
+    kind: str = Field(max_length=16)
+    amount_off_fen: int | None = Field(default=None, sa_type=BigInteger)
+    min_spend_fen: int = Field(default=0, sa_type=BigInteger)
+    percent_off: int | None = None
+    cap_fen: int | None = Field(default=None, sa_type=BigInteger)
+    valid_days: int | None = None
+    valid_from: datetime | None = _at(default=None)
+    valid_to: datetime | None = _at(default=None)
+    active: bool = True
+    created_at: datetime = _at()
+
+
+class Coupon(SQLModel, table=True):
+    """One fan's coupon. Terms are copied from the campaign so later edits don't change it; the
+    unique (campaign, fan, period) makes issuing idempotent; `used_order_id` is claimed by one
+    conditional UPDATE, so a coupon pays for one order only."""
+
+    __tablename__ = "coupon"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "fan_id", "period"),
+        CheckConstraint(_COUPON_TERMS, name="terms"),
+        CheckConstraint("min_spend_fen >= 0", name="min_spend"),
+        CheckConstraint("cap_fen IS NULL OR cap_fen > 0", name="cap"),
+        CheckConstraint("valid_from < valid_to", name="window"),
+        Index("ix_coupon_fan_id_valid_to", "fan_id", "valid_to"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="coupon_campaign.id")
+    fan_id: int = Field(foreign_key="fan.id")
+    # "levelup", "once" (manual) or the month, "2026-01" (monthly).
+    period: str = Field(max_length=16)
+    kind: str = Field(max_length=16)
+    amount_off_fen: int | None = Field(default=None, sa_type=BigInteger)
+    min_spend_fen: int = Field(default=0, sa_type=BigInteger)
+    percent_off: int | None = None
+    cap_fen: int | None = Field(default=None, sa_type=BigInteger)
+    valid_from: datetime = _at()
+    valid_to: datetime = _at(index=True)
+    used_order_id: int | None = Field(default=None, foreign_key="order.id", unique=True)
+    used_at: datetime | None = _at(default=None)
+    expired_at: datetime | None = _at(default=None)
+    issued_at: datetime = _at()
+
+
+class ArticleProduct(SQLModel, table=True):
+    """A product card embedded in an article (content e-commerce), shown in `position` order."""
+
+    __tablename__ = "article_product"
+    __table_args__ = (
+        UniqueConstraint("article_id", "position"),
+        UniqueConstraint("article_id", "product_id"),
+        CheckConstraint("position >= 0", name="position"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id")
+    product_id: int = Field(foreign_key="product.id", index=True)
+    position: int = 0

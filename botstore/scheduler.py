@@ -37,8 +37,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.clock import Clock, SystemClock
 from botstore.config import Config
-from botstore.models import ClockState, GroupBuy, GroupStatus, Order, OrderStatus
-from botstore.services import articles, groups, orders, wealth
+from botstore.models import ClockState, Fan, GroupBuy, GroupStatus, Order, OrderStatus
+from botstore.services import articles, coupons, groups, membership, orders, wealth
 from botstore.templating import project_environment
 
 log = logging.getLogger(__name__)
@@ -126,11 +126,38 @@ async def expire_group_buys(ctx: JobContext, now: datetime) -> int:
         return len(await groups.expire_due(session, now=now, render=ctx.render))
 
 
+def _membership_rules(config: Config) -> membership.Rules:
+    return membership.Rules(config.membership.points_per_yuan, config.membership.level_thresholds)
+
+
 async def complete_shipped_orders(ctx: JobContext, now: datetime) -> int:
     """Complete shipped orders the buyer has not confirmed in time."""
     after = timedelta(hours=ctx.config.orders.auto_complete_after_hours)
     async with ctx.sessions() as session, session.begin():
-        return len(await orders.auto_complete_shipped(session, now=now, after=after))
+        completed = await orders.auto_complete_shipped(session, now=now, after=after)
+        # A completed order earns its buyer points: a level reached gives its coupon, in the
+        # same transaction as the completion.
+        for buyer_id in sorted({order.buyer_fan_id for order in completed}):
+            buyer = await session.get(Fan, buyer_id)
+            assert buyer is not None
+            await coupons.level_up(
+                session, buyer, rules=_membership_rules(ctx.config), now=now, render=ctx.render
+            )
+        return len(completed)
+
+
+async def issue_monthly_coupons(ctx: JobContext, now: datetime) -> int:
+    """This month's coupon of every monthly campaign to the fans at its level, once per month."""
+    async with ctx.sessions() as session, session.begin():
+        return await coupons.issue_monthly(
+            session, now=now, rules=_membership_rules(ctx.config), render=ctx.render
+        )
+
+
+async def expire_coupons(ctx: JobContext, now: datetime) -> int:
+    """Mark unused coupons past their end as expired."""
+    async with ctx.sessions() as session, session.begin():
+        return await coupons.expire_due(session, now=now)
 
 
 async def settle_ads(ctx: JobContext, now: datetime) -> int:
@@ -163,6 +190,16 @@ async def _next_group_deadline(
     ).one()
 
 
+async def _next_month(ctx: JobContext, session: AsyncSession, after: datetime) -> datetime | None:
+    return await coupons.next_monthly(session, after=after)
+
+
+async def _next_coupon_expiry(
+    ctx: JobContext, session: AsyncSession, after: datetime
+) -> datetime | None:
+    return await coupons.next_expiry(session, after=after)
+
+
 async def _next_auto_completion(
     ctx: JobContext, session: AsyncSession, after: datetime
 ) -> datetime | None:
@@ -185,6 +222,9 @@ JOBS: list[Job] = [
     Job("groups.expire_due", expire_group_buys, _next_group_deadline),
     Job("orders.auto_complete_shipped", complete_shipped_orders, _next_auto_completion),
     Job("articles.settle_ads", settle_ads),
+    # Expiry first: a coupon ending at a month's start is gone before that month's are issued.
+    Job("coupons.expire_due", expire_coupons, _next_coupon_expiry),
+    Job("coupons.issue_monthly", issue_monthly_coupons, _next_month),
 ]
 
 

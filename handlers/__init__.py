@@ -3,6 +3,7 @@
 from botstore.router import Router
 from handlers import (
     articles,
+    coupons,
     events,
     help,
     membership,
@@ -24,5 +25,6 @@ ROUTERS: list[Router] = [
     orders.router,
     wealth.router,
     membership.router,
+    coupons.router,
     articles.router,
 ]

@@ -3,7 +3,7 @@
 from botstore.money import Fen
 from botstore.router import Context, Id, Router
 from botstore.services import articles
-from botstore.wechat import Article, Reply
+from botstore.wechat import Article, ClickEvent, Reply
 
 router = Router(name=__name__, title="Articles")
 
@@ -30,16 +30,28 @@ async def all_articles(ctx: Context) -> Reply:
 async def read(ctx: Context, article_id: Id) -> Reply:
     """Reads one article."""
     view = await articles.read(ctx.session, ctx.fan, article_id=article_id)
-    # One news item again: the ad is named in the card's description and shown on the page.
-    return ctx.news(
-        Article(
-            title=view.article.title,
-            description=ctx.replies.render("articles/article_card.txt", view=view),
-            pic_url=view.article.cover_url,
-            url=f"{ctx.config.server.public_url}/articles/{view.article.id}"
-            f"?openid={ctx.fan.openid}",
-        )
+    base = ctx.config.server.public_url.rstrip("/")
+    card = Article(
+        title=view.article.title,
+        description=ctx.replies.render("articles/article_card.txt", view=view),
+        pic_url=view.article.cover_url,
+        url=f"{base}/articles/{view.article.id}?openid={ctx.fan.openid}",
     )
+    if not isinstance(ctx.message, ClickEvent):
+        # A reply to a fan's message shows one news item (wechat-protocol.md 3.2): the ad and
+        # the product cards are named in the card's description and shown on the page.
+        return ctx.news(card)
+    # A menu click's reply may carry eight: the article, then its product cards.
+    products = [
+        Article(
+            title=ctx.replies.render("articles/product_card_title.txt", product=product),
+            description=ctx.replies.render("articles/product_card.txt", product=product),
+            pic_url=product.image_url,
+            url=f"{base}/products/{product.id}",
+        )
+        for product in view.products
+    ]
+    return ctx.news(card, *products)
 
 
 @router.command("tip", "赞赏")

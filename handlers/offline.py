@@ -7,6 +7,7 @@ from botstore.money import Fen, parse_yuan
 from botstore.router import Context, Router, Word
 from botstore.services import conversations, merchants
 from botstore.wechat import Reply
+from handlers.coupons import reward
 
 router = Router(name=__name__, title="Offline payments")
 
@@ -22,6 +23,7 @@ async def pay(ctx: Context, merchant_code: Word, amount: Fen) -> Reply:
     payment = await merchants.pay(
         ctx.session, ctx.fan, code=merchant_code, amount=amount, key=ctx.dedup_key, now=ctx.now
     )
+    await reward(ctx)  # the payment earns points: maybe a level and its coupon
     return ctx.text("offline/paid.txt", payment=payment)
 
 
@@ -51,4 +53,5 @@ async def amount_for_merchant(ctx: Context, conversation: Conversation, text: st
     )
     if isinstance(outcome, merchants.Shortfall):
         return ctx.text("offline/short.txt", shortfall=outcome)
+    await reward(ctx)
     return ctx.text("offline/paid.txt", payment=outcome)

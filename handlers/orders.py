@@ -2,22 +2,56 @@
 
 from datetime import timedelta
 
-from botstore.router import Context, Id, Qty, Router
-from botstore.services import groups, orders
+from botstore.errors import BadArgument
+from botstore.router import PARSERS, Context, Id, Qty, Router, UsageError, Word
+from botstore.services import coupons, groups, orders
 from botstore.wechat import Reply
+from handlers.coupons import notifier, reward
 
 router = Router(name=__name__, title="Orders")
 
-ONE = Qty(1)
+NO_COUPON = "nocoupon"
+LEFT_OUT = Word("")
+
+
+def _qty_and_coupon(qty: str, nocoupon: str) -> tuple[int, bool]:
+    """`[qty] [nocoupon]`: either may be left out, so they are parsed here, not by position."""
+    words = [word for word in (qty, nocoupon) if word]
+    use_coupon = not (words and words[-1].lower() == NO_COUPON)
+    if not use_coupon:
+        words.pop()
+    if len(words) == 2:
+        if words[0].lower() == NO_COUPON:
+            raise UsageError(_BUY, f'"{NO_COUPON}" comes last')
+        raise UsageError(_BUY, f"unexpected {words[1]!r}")
+    if not words:
+        return 1, use_coupon
+    try:
+        return PARSERS[Qty](words[0]), use_coupon
+    except BadArgument as error:
+        raise UsageError(_BUY, f"[qty]: {error.details['reason']}") from None
 
 
 @router.command("buy", "购买")
-async def buy(ctx: Context, product_id: Id, qty: Qty = ONE) -> Reply:
-    """Buys and pays from your wallet."""
+async def buy(
+    ctx: Context, product_id: Id, qty: Word = LEFT_OUT, nocoupon: Word = LEFT_OUT
+) -> Reply:
+    """Buys and pays from your wallet; applies your best coupon unless you add nocoupon."""
+    count, use_coupon = _qty_and_coupon(qty, nocoupon)
     order = await orders.buy(
-        ctx.session, ctx.fan, product_id=product_id, qty=qty, key=ctx.dedup_key, now=ctx.now
+        ctx.session,
+        ctx.fan,
+        product_id=product_id,
+        qty=count,
+        key=ctx.dedup_key,
+        now=ctx.now,
+        use_coupon=use_coupon,
     )
-    return ctx.text("orders/bought.txt", order=order)
+    coupon = await coupons.of_order(ctx.session, order.id or 0) if order.discount_fen else None
+    return ctx.text("orders/bought.txt", order=order, coupon=coupon)
+
+
+_BUY = router.commands[-1]
 
 
 @router.command("orders", "订单")
@@ -38,20 +72,23 @@ async def ship(ctx: Context, order_id: Id) -> Reply:
 async def received(ctx: Context, order_id: Id) -> Reply:
     """Confirms receipt; the seller is paid."""
     order = await orders.receive(ctx.session, ctx.fan, order_id=order_id, now=ctx.now)
+    await reward(ctx)  # a completed order earns points: maybe a level and its coupon
     return ctx.text("orders/received.txt", order=order)
 
 
 @router.command("cancel", "取消")
 async def cancel(ctx: Context, order_id: Id) -> Reply:
     """Cancels an order not shipped in time."""
+    coupon = await coupons.of_order(ctx.session, order_id)  # the cancel gives it back
     order = await orders.cancel(
         ctx.session,
         ctx.fan,
         order_id=order_id,
         now=ctx.now,
         cancel_after=timedelta(hours=ctx.config.orders.cancel_after_hours),
+        render=notifier(ctx),
     )
-    return ctx.text("orders/cancelled.txt", order=order)
+    return ctx.text("orders/cancelled.txt", order=order, coupon=coupon)
 
 
 @router.command("group", "拼团")

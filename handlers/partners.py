@@ -4,6 +4,7 @@ from botstore.money import Fen
 from botstore.router import Context, Id, Router
 from botstore.services import partners
 from botstore.wechat import Article, Reply
+from handlers.coupons import reward
 
 router = Router(name=__name__, title="Partner services")
 
@@ -32,4 +33,5 @@ async def use(ctx: Context, service_id: Id, amount: Fen) -> Reply:
     usage = await partners.use(
         ctx.session, ctx.fan, service_id=service_id, amount=amount, key=ctx.dedup_key, now=ctx.now
     )
+    await reward(ctx)  # the payment earns points: maybe a level and its coupon
     return ctx.text("partners/used.txt", usage=usage)

@@ -20,30 +20,35 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.errors import NotFound, OwnArticle
+from botstore.errors import BadArgument, NotFound, OwnArticle
 from botstore.models import (
     Account,
     AccountKind,
     Ad,
     AdKind,
     Article,
+    ArticleProduct,
     ArticleTip,
     Fan,
+    Product,
 )
 from botstore.money import Fen
 from botstore.services import ledger
 from botstore.services.ledger import Leg
 
 INDEX_SIZE = 20
+MAX_PRODUCT_CARDS = 7  # an event's news reply carries 8 items: the article and 7 cards
 
 
 @dataclass(frozen=True, slots=True)
 class ArticleView:
-    """An article with its author's name and the ad it shows (None: no ad, or budget spent)."""
+    """An article with its author's name, the ad it shows (None: no ad, or budget spent) and
+    the product cards it embeds, in order."""
 
     article: Article
     author_name: str
     ad: Ad | None
+    products: tuple[Product, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +91,45 @@ async def latest(session: AsyncSession, *, limit: int = INDEX_SIZE) -> Sequence[
     return (await session.exec(statement)).all()
 
 
+async def products_of(session: AsyncSession, article_id: int) -> tuple[Product, ...]:
+    """The products an article embeds as cards, in their order."""
+    rows = await session.exec(
+        select(Product)
+        .join(ArticleProduct, col(ArticleProduct.product_id) == Product.id)
+        .where(ArticleProduct.article_id == article_id)
+        .order_by(col(ArticleProduct.position))
+    )
+    return tuple(rows.all())
+
+
+async def add_product_card(
+    session: AsyncSession, *, article_id: int, product_id: int
+) -> ArticleProduct:
+    """Embed a product card at the end of an article (for seeding and admins)."""
+    await _article(session, article_id)
+    if await session.get(Product, product_id) is None:
+        raise NotFound("product", product_id)
+    cards = await products_of(session, article_id)
+    if any(product.id == product_id for product in cards):
+        raise BadArgument("product", str(product_id), "the article shows it already")
+    if len(cards) >= MAX_PRODUCT_CARDS:
+        raise BadArgument("product", str(product_id), f"at most {MAX_PRODUCT_CARDS} cards")
+    card = ArticleProduct(article_id=article_id, product_id=product_id, position=len(cards))
+    session.add(card)
+    await session.flush()
+    return card
+
+
 async def article_view(session: AsyncSession, article_id: int) -> ArticleView:
     """One article as a page shows it; counts nothing."""
     article = await _article(session, article_id)
     ad = await _ad(session, article.ad_id)
-    return ArticleView(article, await _author_name(session, article), ad if showing(ad) else None)
+    return ArticleView(
+        article,
+        await _author_name(session, article),
+        ad if showing(ad) else None,
+        await products_of(session, article_id),
+    )
 
 
 async def read(session: AsyncSession, fan: Fan, *, article_id: int) -> ArticleView:
@@ -110,7 +149,12 @@ async def read(session: AsyncSession, fan: Fan, *, article_id: int) -> ArticleVi
         )
         if result.rowcount == 1:
             shown = await _ad(session, article.ad_id)
-    return ArticleView(article, await _author_name(session, article), shown)
+    return ArticleView(
+        article,
+        await _author_name(session, article),
+        shown,
+        await products_of(session, article_id),
+    )
 
 
 def _has_budget() -> object:
@@ -220,14 +264,18 @@ async def create_campaign(
     now: datetime,
     description: str = "",
     pic_url: str = "",
+    kind: str = AdKind.CAMPAIGN,
+    product_id: int | None = None,
 ) -> Ad:
-    """Another merchant's campaign, its budget funded from outside into its own account."""
+    """Another merchant's campaign (or the account's own product), its budget funded from
+    outside into its own account."""
     account = Account(kind=AccountKind.ADVERTISER, name=f"ads of {advertiser}", created_at=now)
     session.add(account)
     await session.flush()
     ad = Ad(
         advertiser=advertiser,
-        kind=AdKind.CAMPAIGN,
+        kind=kind,
+        product_id=product_id,
         title=title,
         description=description,
         url=url,
@@ -301,3 +349,194 @@ async def settle_ads(session: AsyncSession, *, now: datetime) -> int:
             paid += 1
         await session.refresh(ad)
     return paid
+
+
+# --- the merchant admin: campaigns, their budgets and article slots ---
+
+MAX_AD_FEN = 1_000_000_000  # ten million yuan, as money.MAX_YUAN
+
+
+def check_ad_text(
+    *, advertiser: str, title: str, url: str, description: str = "", pic_url: str = ""
+) -> None:
+    """BadArgument naming the first wrong field."""
+    for field, value, limit in (("advertiser", advertiser, 60), ("title", title, 64)):
+        if not value.strip() or len(value) > limit or not value.isprintable():
+            raise BadArgument(field, value[:40], f"1-{limit} printable characters")
+    if len(description) > 200:
+        raise BadArgument("description", description[:40], "at most 200 characters")
+    if not url.startswith(("http://", "https://")) or len(url) > 500:
+        raise BadArgument("url", url[:40], "an http:// or https:// address")
+    if pic_url and (not pic_url.startswith(("http://", "https://")) or len(pic_url) > 500):
+        raise BadArgument("pic_url", pic_url[:40], "an http:// or https:// address, or empty")
+
+
+def _check_prices(cpm: int, cpc: int) -> None:
+    for field, value in (("cpm", cpm), ("cpc", cpc)):
+        if not 0 <= value <= MAX_AD_FEN:
+            raise BadArgument(field, str(value), "from 0 to ten million yuan")
+    if cpm == cpc == 0:
+        raise BadArgument("cpm", "0", "an ad costs per impression (cpm), per click (cpc) or both")
+
+
+async def place(session: AsyncSession, ad: Ad, article_ids: Sequence[int]) -> list[int]:
+    """Show the ad in exactly these articles (each article has one ad slot)."""
+    wanted = set(article_ids)
+    found = set((await session.exec(select(Article.id).where(col(Article.id).in_(wanted)))).all())
+    missing = sorted(wanted - found)
+    if missing:
+        raise BadArgument("article_ids", str(missing[0]), f"no article #{missing[0]}")
+    await session.exec(
+        update(Article)
+        .where(col(Article.ad_id) == ad.id, col(Article.id).not_in(wanted))
+        .values(ad_id=None)
+    )
+    if wanted:
+        await session.exec(update(Article).where(col(Article.id).in_(wanted)).values(ad_id=ad.id))
+    return sorted(wanted)
+
+
+async def open_campaign(
+    session: AsyncSession,
+    *,
+    advertiser: str,
+    kind: str,
+    title: str,
+    url: str,
+    budget: Fen,
+    cpm: Fen,
+    cpc: Fen,
+    article_ids: Sequence[int],
+    now: datetime,
+    description: str = "",
+    pic_url: str = "",
+    product_id: int | None = None,
+) -> Ad:
+    """A campaign with its budget funded from outside and its article slots, in one go."""
+    check_ad_text(
+        advertiser=advertiser, title=title, url=url, description=description, pic_url=pic_url
+    )
+    if kind not in (AdKind.CAMPAIGN, AdKind.PRODUCT):
+        raise BadArgument("kind", kind, f"{AdKind.CAMPAIGN} or {AdKind.PRODUCT}")
+    if kind == AdKind.PRODUCT:
+        if product_id is None or await session.get(Product, product_id) is None:
+            raise BadArgument("product_id", str(product_id), "the product the ad shows")
+    elif product_id is not None:
+        raise BadArgument("product_id", str(product_id), "only a product ad names a product")
+    if not 0 < budget <= MAX_AD_FEN:
+        raise BadArgument("budget", str(budget), "more than zero, at most ten million yuan")
+    _check_prices(cpm, cpc)
+    ad = await create_campaign(
+        session,
+        advertiser=advertiser.strip(),
+        title=title.strip(),
+        url=url,
+        budget=budget,
+        cpm=cpm,
+        cpc=cpc,
+        now=now,
+        description=description,
+        pic_url=pic_url,
+        kind=kind,
+        product_id=product_id,
+    )
+    await place(session, ad, article_ids)
+    return ad
+
+
+async def _campaign(session: AsyncSession, ad_id: int) -> Ad:
+    ad = await session.get(Ad, ad_id, populate_existing=True)
+    if ad is None:
+        raise NotFound("ad", ad_id)
+    return ad
+
+
+async def edit_campaign(
+    session: AsyncSession,
+    ad_id: int,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    url: str | None = None,
+    pic_url: str | None = None,
+    cpm: Fen | None = None,
+    cpc: Fen | None = None,
+    article_ids: Sequence[int] | None = None,
+) -> Ad:
+    """Change what the ad says and where it shows. Its prices change only before its first
+    impression or click: settlement prices every unsettled impression at the current cpm."""
+    ad = await _campaign(session, ad_id)
+    ad.title = ad.title if title is None else title.strip()
+    ad.description = ad.description if description is None else description
+    ad.url = ad.url if url is None else url
+    ad.pic_url = ad.pic_url if pic_url is None else pic_url
+    check_ad_text(
+        advertiser=ad.advertiser,
+        title=ad.title,
+        url=ad.url,
+        description=ad.description,
+        pic_url=ad.pic_url,
+    )
+    if (cpm is not None and cpm != ad.cpm_fen) or (cpc is not None and cpc != ad.cpc_fen):
+        if ad.impressions or ad.clicks:
+            field = "cpm" if cpm is not None and cpm != ad.cpm_fen else "cpc"
+            raise BadArgument(
+                field, str(cpm if field == "cpm" else cpc), "fixed once the ad has been shown"
+            )
+        ad.cpm_fen = ad.cpm_fen if cpm is None else cpm
+        ad.cpc_fen = ad.cpc_fen if cpc is None else cpc
+        _check_prices(ad.cpm_fen, ad.cpc_fen)
+    session.add(ad)
+    await session.flush()
+    if article_ids is not None:
+        await place(session, ad, article_ids)
+    return ad
+
+
+async def add_budget(session: AsyncSession, ad_id: int, *, amount: Fen, now: datetime) -> Ad:
+    """The advertiser pays `amount` more into the campaign's account, from outside."""
+    ad = await _campaign(session, ad_id)
+    if not 0 < amount <= MAX_AD_FEN - ad.budget_fen:
+        raise BadArgument(
+            "amount", str(amount), "more than zero; budgets stop at ten million yuan"
+        )
+    result = await session.exec(
+        update(Ad)
+        .where(col(Ad.id) == ad_id, col(Ad.budget_fen) == ad.budget_fen)
+        .values(budget_fen=col(Ad.budget_fen) + amount)
+    )
+    if result.rowcount != 1:
+        raise BadArgument("amount", str(amount), "the budget changed meanwhile; try again")
+    outside = await ledger.system_account(session, AccountKind.OUTSIDE)
+    # Budgets only grow, so the new total names this top-up uniquely.
+    await ledger.transfer(
+        session,
+        key=f"ad:{ad_id}:fund:{ad.budget_fen + amount}",
+        kind="ad_budget",
+        legs=[Leg(outside.id or 0, -amount), Leg(ad.advertiser_account_id, amount)],
+        now=now,
+    )
+    return await _campaign(session, ad_id)
+
+
+async def set_active(session: AsyncSession, ad_id: int, *, active: bool) -> Ad:
+    """Pause (or resume) a campaign: paused, it neither shows nor counts."""
+    ad = await _campaign(session, ad_id)
+    if active and accrued_fen(ad) >= ad.budget_fen:
+        raise BadArgument("active", "true", "its budget is spent: add budget first")
+    ad.active = active
+    session.add(ad)
+    await session.flush()
+    return ad
+
+
+async def campaigns(session: AsyncSession) -> list[tuple[Ad, list[int]]]:
+    """Every ad, oldest first, with the articles it is placed in."""
+    ads = (await session.exec(select(Ad).order_by(col(Ad.id)))).all()
+    slots: dict[int, list[int]] = {}
+    rows = await session.exec(
+        select(Article.id, Article.ad_id).where(col(Article.ad_id).is_not(None))
+    )
+    for article_id, ad_id in rows.all():
+        slots.setdefault(ad_id or 0, []).append(article_id or 0)
+    return [(ad, sorted(slots.get(ad.id or 0, []))) for ad in ads]

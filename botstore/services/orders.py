@@ -13,9 +13,18 @@ from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.errors import NotFound, NotYours, OutOfStock, OwnProduct, TooEarly, WrongStatus
+from botstore.errors import (
+    InsufficientFunds,
+    NotFound,
+    NotYours,
+    OutOfStock,
+    OwnProduct,
+    TooEarly,
+    WrongStatus,
+)
 from botstore.models import AccountKind, Fan, Order, OrderStatus, Product, Store
-from botstore.services import ledger, stores, wallet
+from botstore.services import coupons, ledger, messages, stores, wallet
+from botstore.services.coupons import Render
 from botstore.services.ledger import Leg
 
 PAY = "order_pay"
@@ -63,27 +72,31 @@ async def restock(session: AsyncSession, product_id: int, qty: int) -> None:
 
 
 async def buy(
-    session: AsyncSession, fan: Fan, *, product_id: int, qty: int, key: str, now: datetime
+    session: AsyncSession,
+    fan: Fan,
+    *,
+    product_id: int,
+    qty: int,
+    key: str,
+    now: datetime,
+    use_coupon: bool = True,
 ) -> Order:
-    """Reserve stock, pay from the wallet into escrow and create the paid order, once per key."""
+    """Reserve stock, pay from the wallet into escrow and create the paid order, once per key.
+
+    With `use_coupon`, the best applicable coupon is claimed for the order and the platform pays
+    its discount into escrow beside the buyer's money, so escrow always holds the full price.
+    """
     existing = (await session.exec(select(Order).where(Order.key == f"{key}:order"))).first()
     if existing is not None:
         return existing
     listing = await stores.listing_of(session, product_id)
     if fan.id in (listing.store.owner_fan_id, listing.supplier_store.owner_fan_id):
         raise OwnProduct(product_id, "buy")
-    # Lock order: product row, then accounts (ledger sorts them) - the same in every writer.
+    # Lock order: product row, then the coupon, then accounts (ledger sorts them) - the same in
+    # every writer.
     await reserve_stock(session, listing.supplier.id or 0, qty)
     unit_fen = listing.product.price_fen
-    total = unit_fen * qty
-    escrow = await ledger.system_account(session, AccountKind.ESCROW)
-    await ledger.transfer(
-        session,
-        key=f"{key}:pay",
-        kind=PAY,
-        legs=[Leg(wallet.wallet_id(fan), -total), Leg(escrow.id or 0, total)],
-        now=now,
-    )
+    price = unit_fen * qty
     order = Order(
         key=f"{key}:order",
         buyer_fan_id=fan.id or 0,
@@ -94,11 +107,35 @@ async def buy(
         qty=qty,
         unit_price_fen=unit_fen,
         supplier_unit_fen=listing.supplier.price_fen,
-        discount_fen=0,  # coupons (issue 4) will set it
-        total_fen=total,
+        discount_fen=0,
+        total_fen=price,
         status=OrderStatus.PAID,
         paid_at=now,
     )
+    session.add(order)
+    await session.flush()
+    offer = None
+    if use_coupon:
+        offer = await coupons.claim_best(
+            session, fan, order_id=order.id or 0, amount_fen=price, now=now
+        )
+    discount = offer.discount_fen if offer else 0
+    order.discount_fen = discount
+    order.total_fen = price - discount
+    escrow = await ledger.system_account(session, AccountKind.ESCROW)
+    legs = [Leg(escrow.id or 0, price)]
+    if order.total_fen:
+        legs.append(Leg(wallet.wallet_id(fan), -order.total_fen))
+    platform_id = None
+    if discount:
+        platform_id = (await ledger.system_account(session, AccountKind.PLATFORM)).id
+        legs.append(Leg(platform_id or 0, -discount))
+    try:
+        await ledger.transfer(session, key=f"{key}:pay", kind=PAY, legs=legs, now=now)
+    except InsufficientFunds as short:
+        if offer is not None and short.details["account_id"] == platform_id:
+            raise coupons.CouponUnfunded(offer.coupon.id or 0, discount, product_id) from None
+        raise
     session.add(order)
     await session.flush()
     return order
@@ -168,11 +205,10 @@ async def _release(session: AsyncSession, order: Order, *, now: datetime) -> Non
     assert supplier is not None
     supplier_fen = order.supplier_unit_fen * order.qty
     margin_fen = order.unit_price_fen * order.qty - supplier_fen
-    legs = [Leg(escrow.id or 0, -order.total_fen), Leg(supplier.account_id, supplier_fen)]
-    if order.discount_fen:
-        # A coupon's discount is the platform's gift: it tops up what the buyer paid.
-        platform = await ledger.system_account(session, AccountKind.PLATFORM)
-        legs.append(Leg(platform.id or 0, -order.discount_fen))
+    # Escrow holds the full price: what the buyer paid plus the coupon's discount, which the
+    # platform paid in at purchase (so a release never waits on the platform's balance).
+    held = order.total_fen + order.discount_fen
+    legs = [Leg(escrow.id or 0, -held), Leg(supplier.account_id, supplier_fen)]
     if margin_fen and order.affiliate_store_id is not None:
         affiliate = await session.get(Store, order.affiliate_store_id)
         assert affiliate is not None
@@ -183,9 +219,20 @@ async def _release(session: AsyncSession, order: Order, *, now: datetime) -> Non
 
 
 async def cancel(
-    session: AsyncSession, fan: Fan, *, order_id: int, now: datetime, cancel_after: timedelta
+    session: AsyncSession,
+    fan: Fan,
+    *,
+    order_id: int,
+    now: datetime,
+    cancel_after: timedelta,
+    render: Render | None = None,
 ) -> Order:
-    """The buyer cancels a paid order not shipped within `cancel_after`: full refund, restock."""
+    """The buyer cancels a paid order not shipped within `cancel_after`: full refund, restock.
+
+    The buyer gets back what they paid, the platform the coupon's discount it paid in, and the
+    coupon is the buyer's again (unused, same expiry). With `render`, the buyer also gets a
+    customer-service message about the refund in the outbox.
+    """
     order = await _order(session, order_id)
     if order.buyer_fan_id != fan.id:
         raise NotYours("order", order_id, "buyer")
@@ -206,16 +253,23 @@ async def cancel(
     escrow = await ledger.system_account(session, AccountKind.ESCROW)
     buyer = await session.get(Fan, order.buyer_fan_id)
     assert buyer is not None
-    await ledger.transfer(
-        session,
-        key=f"order:{order.id}:refund",
-        kind=REFUND,
-        legs=[
-            Leg(escrow.id or 0, -order.total_fen),
-            Leg(wallet.wallet_id(buyer), order.total_fen),
-        ],
-        now=now,
-    )
+    legs = [Leg(escrow.id or 0, -(order.total_fen + order.discount_fen))]
+    if order.total_fen:
+        legs.append(Leg(wallet.wallet_id(buyer), order.total_fen))
+    if order.discount_fen:
+        platform = await ledger.system_account(session, AccountKind.PLATFORM)
+        legs.append(Leg(platform.id or 0, order.discount_fen))
+    await ledger.transfer(session, key=f"order:{order.id}:refund", kind=REFUND, legs=legs, now=now)
+    coupon = await coupons.give_back(session, order_id=order.id or 0)
+    if render is not None:
+        text = render("notifications/order_refunded.txt", {"order": order, "coupon": coupon})
+        messages.send_to_outbox(
+            session,
+            buyer.openid,
+            messages.text_message(buyer.openid, text),
+            reason=REFUND,
+            now=now,
+        )
     return order
 
 
