@@ -1,5 +1,7 @@
 """The message log, the dedup store and the outbox of customer-service messages."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.db import insert_or_skip
 from botstore.models import InboundMessage, OutboxMessage, ProcessedMessage
+from botstore.services.bulk import BulkWriter
 
 # The per-message statements are built once: building and cache-keying a statement on every
 # message cost more CPU than SQLite spends running it. They run on the session's connection as
@@ -91,11 +94,32 @@ def text_message(openid: str, text: str) -> dict[str, Any]:
     return {"touser": openid, "msgtype": "text", "text": {"content": text}}
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A customer-service message waiting to go to the outbox with a batch."""
+
+    openid: str
+    payload: dict[str, Any]
+    reason: str
+    created_at: datetime
+
+
 def send_to_outbox(
     session: AsyncSession, openid: str, payload: dict[str, Any], *, reason: str, now: datetime
-) -> None:
+) -> OutboxMessage:
     """Queue a customer-service message for the fan (the console shows the outbox)."""
-    session.add(OutboxMessage(openid=openid, payload=payload, reason=reason, created_at=now))
+    message = OutboxMessage(openid=openid, payload=payload, reason=reason, created_at=now)
+    session.add(message)
+    return message
+
+
+async def send_many_to_outbox(writer: BulkWriter, notices: Sequence[Notice]) -> None:
+    """`send_to_outbox` for a batch job's thousands of notifications."""
+    await writer.insert(
+        "outbox_message",
+        ("openid", "payload", "reason", "created_at"),
+        [(n.openid, writer.json(n.payload), n.reason, writer.when(n.created_at)) for n in notices],
+    )
 
 
 async def outbox(session: AsyncSession, openid: str, *, after_id: int = 0) -> list[OutboxMessage]:
