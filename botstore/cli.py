@@ -1,4 +1,4 @@
-"""`python -m botstore serve | migrate | seed | send | chat | clock`."""
+"""`python -m botstore serve | migrate | seed | send | chat | replay | clock`."""
 
 import argparse
 import asyncio
@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from botstore.config import Config, ConfigError, load_config
+from botstore.config import Config, ConfigError, check_exposure, load_config
 from botstore.db import create_engine, migrate, session_factory
 
 
@@ -43,11 +43,25 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--event", help="send this event instead of text, e.g. subscribe, CLICK")
     send.add_argument("--key", default="", help="the event's EventKey")
     send.add_argument("--raw", action="store_true", help="print the raw reply XML too")
+    _emulator_switches(send)
+    send.add_argument(
+        "--diagnostics",
+        action="store_true",
+        help="print the signature inputs and the reply's decryption, step by step",
+    )
 
     chat = commands.add_parser("chat", help="chat with a webhook in the terminal, as a fan")
     chat.add_argument("--url", help="webhook URL (default: this config's server and path)")
     chat.add_argument("--openid", default="o_botstore_terminal_fan_0001", help="the fan's openid")
     chat.add_argument("--aes", action="store_true", help="encrypt messages (safe mode)")
+    _emulator_switches(chat)
+
+    replay = commands.add_parser(
+        "replay", help="replay a saved transcript against a live bot, diff the replies"
+    )
+    replay.add_argument("file", help="a transcript saved by the console or chat's /save")
+    replay.add_argument("--url", help="webhook URL (default: this config's server and path)")
+    replay.add_argument("--aes", action="store_true", help="encrypt every turn (safe mode)")
 
     clock = commands.add_parser("clock", help="the emulated clock, in the configured database")
     clock_commands = clock.add_subparsers(dest="clock_command", required=True)
@@ -58,6 +72,17 @@ def _parser() -> argparse.ArgumentParser:
     advance.add_argument("by", help="how far: <N>d or <N>h")
     clock_commands.add_parser("run", help="run every job that fell due by the emulated now")
     return parser
+
+
+def _emulator_switches(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--retries",
+        action="store_true",
+        help="behave as WeChat: drop a try after --reply-timeout, retry, 3 tries in all",
+    )
+    parser.add_argument(
+        "--reply-timeout", type=float, default=5.0, help="seconds per try with --retries"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if value is not None
                 }
             )
+        if args.command == "serve":
+            check_exposure(config)
     except ConfigError as error:
         print(f"botstore: bad config: {error}", file=sys.stderr)
         return 2
@@ -94,7 +121,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from botstore.console.chat import run_chat
 
         url = args.url or f"http://{config.server.host}:{config.server.port}{config.wechat.path}"
-        return asyncio.run(run_chat(url, config.wechat, fan=args.openid, encrypt=args.aes))
+        return asyncio.run(
+            run_chat(
+                url,
+                config.wechat,
+                fan=args.openid,
+                encrypt=args.aes,
+                retries=args.retries,
+                reply_timeout=args.reply_timeout,
+            )
+        )
+    if args.command == "replay":
+        return asyncio.run(_replay(config, args))
     if args.command == "clock":
         return asyncio.run(_clock(config, args))
     raise AssertionError(args.command)
@@ -147,7 +185,13 @@ async def _send(config: Config, args: argparse.Namespace) -> int:
     if not args.event and not args.text:
         print("botstore send: give the text to send, or --event", file=sys.stderr)
         return 2
-    async with Emulator.for_url(url, config.wechat, encrypt=args.aes) as emulator:
+    async with Emulator.for_url(
+        url,
+        config.wechat,
+        encrypt=args.aes,
+        retries=args.retries,
+        reply_timeout=args.reply_timeout,
+    ) as emulator:
         try:
             if args.event:
                 exchange = await emulator.event(args.event, fan=args.fan, event_key=args.key)
@@ -159,7 +203,38 @@ async def _send(config: Config, args: argparse.Namespace) -> int:
     if args.raw:
         print(exchange.reply_xml or exchange.body)
     print(exchange.describe())
+    if args.retries or len(exchange.tries) > 1:
+        for report in exchange.tries:
+            print(f"try {report.number}: {report.outcome} ({report.elapsed_ms:.0f} ms)")
+    if args.diagnostics and exchange.diagnostics is not None:
+        from botstore.console.chat import render_diagnostics
+
+        print(render_diagnostics(exchange.diagnostics))
+    # Lint goes to stderr: stdout stays the reply, for scripts.
+    for warning in exchange.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+async def _replay(config: Config, args: argparse.Namespace) -> int:
+    from botstore.console.client import Emulator, EmulatorError
+    from botstore.console.transcript import Transcript, TranscriptError, replay, report
+
+    try:
+        transcript = Transcript.load(args.file)
+    except TranscriptError as error:
+        print(f"botstore replay: {error}", file=sys.stderr)
+        return 2
+    url = args.url or f"http://{config.server.host}:{config.server.port}{config.wechat.path}"
+    async with Emulator.for_url(url, config.wechat) as emulator:
+        try:
+            results = await replay(transcript, emulator, aes=True if args.aes else None)
+        except EmulatorError as error:
+            print(f"botstore replay: {error}", file=sys.stderr)
+            return 1
+    text, same = report(results)
+    print(text)
+    return 0 if same else 1
 
 
 def _parse_delta(text: str) -> timedelta | None:

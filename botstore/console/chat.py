@@ -2,7 +2,8 @@
 
 Lines are sent as the fan's text; lines starting with "/" are platform actions:
 /subscribe [scene], /unsubscribe, /scan <scene>, /click <key>, /view <url>,
-/location <lat> <lng> [label], /image, /fan <openid>, /aes on|off, /raw on|off, /help, /quit.
+/location <lat> <lng> [label], /image, /fan <openid>, /aes on|off, /raw on|off,
+/retries on|off, /save <file>, /help, /quit.
 """
 
 import asyncio
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from botstore.console.client import AccountSettings, Emulator, EmulatorError, Exchange
+from botstore.console.diagnostics import CryptoDiagnostics, SignatureInputs
+from botstore.console.transcript import Transcript
 from botstore.wechat import (
     ImageReply,
     MusicReply,
@@ -44,8 +47,41 @@ def render(exchange: Exchange, *, raw: bool = False) -> str:
         lines.append("(no reply)")
     else:
         lines += _render_reply(exchange.reply.reply)
+    if len(exchange.tries) > 1:
+        lines += [f"  try {t.number}: {t.outcome} ({t.elapsed_ms:.0f} ms)" for t in exchange.tries]
+    lines += [f"  warning: {warning}" for warning in exchange.warnings]
+    if raw and exchange.diagnostics is not None:
+        lines.append(render_diagnostics(exchange.diagnostics))
     lines.append(f"  [{exchange.elapsed_seconds * 1000:.0f} ms]")
     return "\n".join(lines)
+
+
+def render_diagnostics(diagnostics: CryptoDiagnostics) -> str:
+    """The signature inputs and the reply's decryption, as plain lines."""
+    lines = ["--- crypto ---"]
+    for signature in (
+        diagnostics.signature,
+        diagnostics.msg_signature,
+        diagnostics.reply_signature,
+    ):
+        if signature is not None:
+            lines += _render_signature(signature)
+    if diagnostics.reply_encrypted:
+        lines.append(f"reply TimeStamp: {diagnostics.reply_timestamp}")
+        if diagnostics.error:
+            lines.append(f"! {diagnostics.error}")
+        if diagnostics.decrypted_xml is not None:
+            lines += ["decrypted reply:", diagnostics.decrypted_xml]
+    return "\n".join(lines)
+
+
+def _render_signature(signature: SignatureInputs) -> list[str]:
+    inputs = ", ".join(
+        f"{name}={value[:24] + '…' if len(value) > 24 else value}"
+        for name, value in signature.inputs
+    )
+    verdict = "ok" if signature.ok else f"WRONG, expected {signature.expected}"
+    return [f"{signature.name}: sha1(sorted({inputs})) = {signature.given} ({verdict})"]
 
 
 def _render_reply(reply: object) -> list[str]:
@@ -85,6 +121,7 @@ class ChatSession:
     fan: str
     raw: bool = False
     out: Callable[[str], None] = field(default=print)
+    transcript: Transcript = field(default_factory=Transcript)
 
     async def handle(self, line: str) -> bool:
         """Send one line; False when the user quits."""
@@ -138,6 +175,18 @@ class ChatSession:
         elif command == "aes" and args:
             emulator.encrypt = args[0].lower() in ("on", "1", "yes")
             self.out(f"AES {'on' if emulator.encrypt else 'off'}")
+        elif command == "retries" and args:
+            emulator.retries = args[0].lower() in ("on", "1", "yes")
+            self.out(f"retries {'on' if emulator.retries else 'off'}")
+        elif command == "save" and args:
+            self.transcript.webhook_url = emulator.url
+            self.transcript.aes = emulator.encrypt
+            try:
+                self.transcript.save(args[0])
+            except OSError as error:
+                self.out(f"! cannot save {args[0]}: {error.strerror}")
+            else:
+                self.out(f"saved {len(self.transcript.turns)} turns to {args[0]}")
         elif command == "raw" and args:
             self.raw = args[0].lower() in ("on", "1", "yes")
             self.out(f"raw XML {'on' if self.raw else 'off'}")
@@ -151,14 +200,24 @@ class ChatSession:
         except EmulatorError as error:
             self.out(f"! {error}")
             return
+        self.transcript.record(exchange)
         self.out(render(exchange, raw=self.raw))
 
 
 async def run_chat(
-    url: str, account: AccountSettings, *, fan: str, encrypt: bool, stdin: TextIO = sys.stdin
+    url: str,
+    account: AccountSettings,
+    *,
+    fan: str,
+    encrypt: bool,
+    stdin: TextIO = sys.stdin,
+    retries: bool = False,
+    reply_timeout: float = 5.0,
 ) -> int:
     """Read lines until EOF or /quit, sending each to the webhook at `url`."""
-    async with Emulator.for_url(url, account, encrypt=encrypt) as emulator:
+    async with Emulator.for_url(
+        url, account, encrypt=encrypt, retries=retries, reply_timeout=reply_timeout
+    ) as emulator:
         chat = ChatSession(emulator, fan)
         mode = "AES" if encrypt else "plaintext"
         print(f"chatting with {url} as {fan} ({mode}); /help for actions")
