@@ -12,7 +12,8 @@ from botstore.admin import create_admin_app
 from botstore.api import setup_api
 from botstore.article_pages import setup_article_pages
 from botstore.clock import Clock, SystemClock
-from botstore.config import Config
+from botstore.config import Config, check_exposure
+from botstore.console.web import setup_console
 from botstore.db import create_engine, session_factory
 from botstore.keys import (
     background_key,
@@ -42,6 +43,7 @@ def create_app(
     config: Config, *, clock: Clock | None = None, routers: Sequence[Router] = ROUTERS
 ) -> web.Application:
     """The whole server; the database schema must already be migrated."""
+    check_exposure(config)
     app = web.Application(client_max_size=config.server.max_body_bytes)
     app[config_key] = config
     app[routers_key] = list(routers)
@@ -61,6 +63,7 @@ def create_app(
     setup_api(app)
     setup_pages(app, env)
     setup_article_pages(app, env)
+    setup_console(app, env)
     app.add_subapp("/admin/", create_admin_app())
     return app
 

@@ -1,0 +1,623 @@
+// The botstore web console. Vanilla JS, no build step, no outside requests.
+// Everything the bot (or any webhook) says is put into the page as text nodes, never as HTML:
+// a reply containing <script> shows as those characters.
+"use strict";
+
+(() => {
+  const settings = JSON.parse(document.body.dataset.settings || "{}");
+  const store = window.localStorage;
+  const state = {
+    fans: [], // [{openid, nickname}]
+    active: null,
+    session: randomId(),
+    menu: [],
+    scenes: [],
+    exchanges: new Map(), // openid -> [exchange]
+    sockets: new Map(), // openid -> WebSocket
+    phones: new Map(), // openid -> phone element
+    transcript: false,
+  };
+
+  // --- small helpers ------------------------------------------------------------------------
+
+  function randomId() {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  /** An element with attributes and children; strings become text nodes (never HTML). */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "class") node.className = value;
+      else if (name === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  /** Only http(s) URLs become links or images: no javascript:, data: or relative tricks. */
+  function safeUrl(raw) {
+    if (typeof raw !== "string" || !raw) return null;
+    try {
+      const url = new URL(raw);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch {
+      return null;
+    }
+  }
+
+  function link(url, text) {
+    const href = safeUrl(url);
+    if (!href) return document.createTextNode(text || url || "");
+    return el("a", { href, target: "_blank", rel: "noopener noreferrer" }, text || url);
+  }
+
+  /** Text with line breaks kept (CSS pre-wrap) and http(s) URLs made clickable. */
+  function linkify(text) {
+    const fragment = document.createDocumentFragment();
+    const pattern = /https?:\/\/[^\s<>"'`]+/g;
+    let last = 0;
+    for (const match of String(text).matchAll(pattern)) {
+      let url = match[0].replace(/[),.;:!?\]]+$/, "");
+      fragment.append(text.slice(last, match.index));
+      fragment.append(link(url, url));
+      last = match.index + url.length;
+    }
+    fragment.append(String(text).slice(last));
+    return fragment;
+  }
+
+  function notice(message) {
+    const box = document.getElementById("notice");
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
+  async function api(path, body) {
+    const init = body === undefined ? {} : {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    };
+    const response = await fetch(path, init);
+    const text = await response.text();
+    if (!response.ok) throw new Error(text || `HTTP ${response.status}`);
+    return JSON.parse(text);
+  }
+
+  function time(date) {
+    return (date || new Date()).toTimeString().slice(0, 8);
+  }
+
+  // --- settings kept in the browser ----------------------------------------------------------
+
+  const TARGET_FIELDS = {
+    url: "target-url",
+    token: "target-token",
+    app_id: "target-app-id",
+    account_id: "target-account-id",
+    encoding_aes_key: "target-aes-key",
+  };
+
+  function loadPrefs() {
+    const prefs = JSON.parse(store.getItem("botstore.console") || "{}");
+    document.getElementById("aes").checked = Boolean(prefs.aes);
+    document.getElementById("retries").checked = Boolean(prefs.retries);
+    document.getElementById("target-kind").value = prefs.kind === "custom" ? "custom" : "own";
+    for (const [name, id] of Object.entries(TARGET_FIELDS)) {
+      document.getElementById(id).value = (prefs.target || {})[name] || "";
+    }
+    document.getElementById("target-fields").hidden = prefs.kind !== "custom";
+    return prefs;
+  }
+
+  function savePrefs() {
+    const target = {};
+    for (const [name, id] of Object.entries(TARGET_FIELDS)) {
+      target[name] = document.getElementById(id).value.trim();
+    }
+    const prefs = {
+      aes: document.getElementById("aes").checked,
+      retries: document.getElementById("retries").checked,
+      kind: document.getElementById("target-kind").value,
+      target,
+      fans: state.fans,
+    };
+    store.setItem("botstore.console", JSON.stringify(prefs));
+  }
+
+  function cursorKey(openid) {
+    return `botstore.console.outbox.${openid}`;
+  }
+
+  function target() {
+    if (document.getElementById("target-kind").value !== "custom") return null;
+    const out = {};
+    for (const [name, id] of Object.entries(TARGET_FIELDS)) {
+      out[name] = document.getElementById(id).value.trim();
+    }
+    return out;
+  }
+
+  // --- rendering replies --------------------------------------------------------------------
+
+  function media(label, ...details) {
+    return el("span", { class: "media" }, `[${label}] `, details.filter(Boolean).join(" · "));
+  }
+
+  /** One reply (a passive reply's JSON, or an outbox message made to look like one). */
+  function renderReply(reply) {
+    switch (reply.type) {
+      case "text":
+        return el("div", { class: "bubble", "data-testid": "reply-text" }, linkify(reply.content || ""));
+      case "news":
+        return el("div", { class: "cards", "data-testid": "reply-news" },
+          (reply.articles || []).map((article) => {
+            const href = safeUrl(article.url);
+            const cover = safeUrl(article.pic_url);
+            return el(href ? "a" : "div",
+              { class: "card", href, target: href && "_blank", rel: href && "noopener noreferrer", "data-testid": "news-card" },
+              cover ? el("img", { src: cover, alt: "", loading: "lazy", referrerpolicy: "no-referrer" }) : null,
+              el("div", { class: "title" }, article.title || ""),
+              article.description ? el("div", { class: "desc" }, article.description) : null);
+          }));
+      case "image":
+        return el("div", { class: "bubble", "data-testid": "reply-image" }, media("image", `media_id ${reply.media_id}`));
+      case "voice":
+        return el("div", { class: "bubble", "data-testid": "reply-voice" }, media("voice", `media_id ${reply.media_id}`));
+      case "video":
+        return el("div", { class: "bubble", "data-testid": "reply-video" },
+          media("video", `media_id ${reply.media_id}`, reply.title, reply.description));
+      case "music":
+        return el("div", { class: "bubble", "data-testid": "reply-music" },
+          media("music", reply.title, reply.description, reply.thumb_media_id && `thumb ${reply.thumb_media_id}`),
+          reply.music_url ? el("div", {}, link(reply.music_url)) : null);
+      case "miniprogrampage":
+        return el("div", { class: "bubble", "data-testid": "reply-miniprogram" },
+          media("mini-program", reply.title, reply.appid, reply.pagepath));
+      case "transfer_customer_service":
+        return el("div", { class: "bubble", "data-testid": "reply-transfer" },
+          media("transferred to customer service", reply.kf_account));
+      default:
+        return el("div", { class: "bubble" }, media(reply.type || "unknown", reply.raw));
+    }
+  }
+
+  /** The customer-service API's JSON (wechat-protocol.md 7.2) as a reply-shaped object. */
+  function fromCustomerService(payload) {
+    if (payload.template_id) {
+      // /cgi-bin/message/template/send: no msgtype; its data fields in order, as WeChat shows them.
+      const lines = Object.entries(payload.data || {}).map(([key, field]) =>
+        `${key}: ${(field && field.value) || ""}`);
+      const link = payload.url ? [payload.url] : [];
+      return { type: "text", content: [`[template ${payload.template_id}]`, ...lines, ...link].join("\n") };
+    }
+    const kind = payload.msgtype;
+    const body = payload[kind] || {};
+    switch (kind) {
+      case "text":
+        return { type: "text", content: body.content || "" };
+      case "news":
+        return {
+          type: "news",
+          articles: (body.articles || []).map((a) => ({
+            title: a.title, description: a.description, url: a.url, pic_url: a.picurl,
+          })),
+        };
+      case "image":
+      case "voice":
+        return { type: kind, media_id: body.media_id };
+      case "video":
+        return { type: "video", media_id: body.media_id, title: body.title, description: body.description };
+      case "music":
+        return {
+          type: "music", title: body.title, description: body.description,
+          music_url: body.musicurl, thumb_media_id: body.thumb_media_id,
+        };
+      case "miniprogrampage":
+        return { type: "miniprogrampage", title: body.title, appid: body.appid, pagepath: body.pagepath };
+      case "msgmenu": {
+        const options = (body.list || []).map((item) => `  ${item.id}. ${item.content}`);
+        return { type: "text", content: [body.head_content || "", ...options, body.tail_content || ""].join("\n") };
+      }
+      case "wxcard":
+        return { type: "text", content: `[card ${body.card_id || ""}]` };
+      case "mpnews":
+      case "mpnewsarticle":
+        return { type: "text", content: `[${kind} ${body.media_id || body.article_id || ""}]` };
+      default:
+        return { type: kind || "unknown", raw: JSON.stringify(payload) };
+    }
+  }
+
+  function chatOf(openid) {
+    const phone = state.phones.get(openid);
+    return phone && phone.querySelector(".chat");
+  }
+
+  function addToChat(openid, item) {
+    const chat = chatOf(openid);
+    if (!chat) return;
+    chat.append(item);
+    chat.scrollTop = chat.scrollHeight;
+  }
+
+  function fanSaid(openid, content) {
+    addToChat(openid, el("li", { class: "from-fan" }, el("div", { class: "bubble" }, content)));
+  }
+
+  function systemNote(openid, text, testid) {
+    addToChat(openid, el("li", { class: "system", "data-testid": testid || "system" }, text));
+  }
+
+  function showExchange(openid, exchange) {
+    const meta = el("div", { class: "meta" }, `${exchange.elapsed_ms} ms${exchange.encrypted ? " · AES" : ""}`);
+    const warnings = [...(exchange.warnings || [])].map((w) => el("div", { class: "warning", "data-testid": "warning" }, `⚠ ${w}`));
+    if (exchange.problems.length) {
+      // What the platform would do: the fan sees the "service unavailable" notice.
+      addToChat(openid, el("li", { class: "from-bot error", "data-testid": "reply-error" },
+        el("div", { class: "bubble" }, `reply rejected: ${exchange.problems.join("; ")}`), meta, warnings));
+    } else if (exchange.status !== 200) {
+      addToChat(openid, el("li", { class: "from-bot error", "data-testid": "reply-error" },
+        el("div", { class: "bubble" }, `HTTP ${exchange.status}: ${exchange.response_body}`), meta, warnings));
+    } else if (!exchange.reply) {
+      addToChat(openid, el("li", { class: "system", "data-testid": "reply-success" },
+        `no reply (${exchange.response_body === "" ? "empty body" : "success"})`, warnings));
+    } else {
+      addToChat(openid, el("li", { class: "from-bot", "data-testid": "reply" }, renderReply(exchange.reply), meta, warnings));
+    }
+    const list = state.exchanges.get(openid) || [];
+    list.push({ ...exchange, at: new Date() });
+    state.exchanges.set(openid, list);
+    if (openid === state.active) renderDevPanel();
+  }
+
+  function showPushed(openid, message) {
+    addToChat(openid, el("li", { class: "from-bot pushed", "data-testid": "pushed" },
+      renderReply(fromCustomerService(message.payload || {})),
+      el("div", { class: "meta" }, `pushed · ${message.reason} · #${message.id}`)));
+    store.setItem(cursorKey(openid), String(message.id));
+  }
+
+  // --- the developer panel ------------------------------------------------------------------
+
+  function section(title, content, testid) {
+    if (content === null || content === undefined || content === "") return null;
+    const text = typeof content === "string" ? content : JSON.stringify(content, null, 2);
+    return [el("h3", {}, title), el("pre", { "data-testid": testid }, text)];
+  }
+
+  function renderDevPanel() {
+    const list = document.getElementById("exchanges");
+    list.replaceChildren();
+    document.getElementById("dev-fan").textContent = state.active ? `· ${state.active}` : "";
+    const exchanges = state.exchanges.get(state.active) || [];
+    exchanges.slice().reverse().forEach((x, index) => {
+      const kind = x.reply ? x.reply.type : x.success ? "success" : `HTTP ${x.status}`;
+      const flags = [];
+      if ((x.warnings || []).length) flags.push(el("span", { class: "warn" }, ` ⚠ ${x.warnings.length}`));
+      if (x.problems.length || x.status !== 200) flags.push(el("span", { class: "bad" }, " ✗"));
+      const sig = x.signature || {};
+      list.append(el("li", { "data-testid": "exchange" },
+        el("details", { open: index === 0 },
+          el("summary", {}, `${time(x.at)} ${x.action} → ${kind} · ${x.elapsed_ms} ms${x.encrypted ? " · AES" : ""}`, flags),
+          section("POST", `${x.url}?${new URLSearchParams(x.query).toString()}`, "dev-url"),
+          section("Signature inputs", {
+            token: sig.token, timestamp: sig.timestamp, nonce: sig.nonce,
+            signature: sig.signature, msg_signature: sig.msg_signature,
+          }, "dev-signature"),
+          section("Message XML (plaintext)", x.message_xml, "dev-message-xml"),
+          x.encrypted ? section("Request body (as sent, encrypted)", x.request_body, "dev-request-body") : null,
+          section(x.encrypted ? "Response body (as received, encrypted)" : "Response body", x.response_body, "dev-response-body"),
+          x.encrypted ? section("Reply XML (decrypted)", x.reply_xml, "dev-reply-xml") : null,
+          section("Parsed reply", x.reply, "dev-reply"),
+          section("Warnings", (x.warnings || []).length ? x.warnings : null, "dev-warnings"),
+          section("Problems", x.problems.length ? x.problems : null, "dev-problems"),
+          section("Tries", (x.tries || []).length ? x.tries : null, "dev-tries"),
+          section("Crypto diagnostics", x.diagnostics, "dev-diagnostics"))));
+    });
+  }
+
+  // --- sending --------------------------------------------------------------------------------
+
+  async function send(openid, body, action) {
+    notice("");
+    const payload = {
+      ...body,
+      openid,
+      session: state.session,
+      aes: document.getElementById("aes").checked,
+      retries: document.getElementById("retries").checked,
+    };
+    const custom = target();
+    if (custom) payload.target = custom;
+    try {
+      const exchange = await api("/console/api/send", payload);
+      showExchange(openid, { ...exchange, action });
+    } catch (error) {
+      addToChat(openid, el("li", { class: "system error", "data-testid": "send-error" }, `! ${error.message}`));
+    }
+  }
+
+  function sendText(openid, text) {
+    fanSaid(openid, text);
+    return send(openid, { type: "text", text }, `text "${text.slice(0, 30)}"`);
+  }
+
+  // --- the menu -------------------------------------------------------------------------------
+
+  function menuButton(button) {
+    return el("button", { type: "button", "data-testid": "menu-button", "data-key": button.key || button.url || "" }, button.name || "?");
+  }
+
+  function pressMenu(openid, button) {
+    if (button.type === "view") {
+      systemNote(openid, "", "menu-view");
+      const note = chatOf(openid).lastElementChild;
+      note.append(`opened `, link(button.url));
+    } else {
+      systemNote(openid, `tapped “${button.name}”`, "menu-click");
+    }
+    return send(openid, { type: "menu", button }, `${button.type} ${button.key || button.url || ""}`);
+  }
+
+  function renderMenu(phone, openid) {
+    const bar = phone.querySelector(".menu");
+    bar.replaceChildren();
+    for (const top of state.menu) {
+      const item = el("div", { class: "menu-item" });
+      const subs = top.sub_button || [];
+      const button = menuButton(top);
+      item.append(button);
+      if (subs.length) {
+        const popup = el("div", { class: "submenu", hidden: true });
+        for (const sub of subs) {
+          const subButton = menuButton(sub);
+          subButton.addEventListener("click", () => {
+            popup.hidden = true;
+            pressMenu(openid, sub);
+          });
+          popup.append(subButton);
+        }
+        item.append(popup);
+        button.addEventListener("click", () => {
+          for (const other of bar.querySelectorAll(".submenu")) if (other !== popup) other.hidden = true;
+          popup.hidden = !popup.hidden;
+        });
+      } else {
+        button.addEventListener("click", () => pressMenu(openid, top));
+      }
+      bar.append(item);
+    }
+  }
+
+  // --- fans, phones and tabs ------------------------------------------------------------------
+
+  function renderScenes(phone) {
+    const select = phone.querySelector(".scene");
+    select.replaceChildren(el("option", { value: "" }, "— merchant scene —"),
+      ...state.scenes.map((s) => el("option", { value: s.scene }, `${s.scene} (${s.name})`)));
+  }
+
+  function sceneOf(phone) {
+    return phone.querySelector(".scene-text").value.trim() || phone.querySelector(".scene").value;
+  }
+
+  function openPhone(fan) {
+    const { openid } = fan;
+    const template = document.getElementById("phone-template");
+    const phone = template.content.firstElementChild.cloneNode(true);
+    phone.dataset.openid = openid;
+    phone.dataset.testid = `phone-${openid}`;
+    phone.querySelector(".fan-name").textContent = fan.nickname ? `${fan.nickname} · ${openid}` : openid;
+    phone.addEventListener("click", () => activate(openid), true);
+    phone.querySelector(".composer").addEventListener("submit", (event) => {
+      event.preventDefault();
+      const input = phone.querySelector(".text");
+      const text = input.value;
+      if (!text.trim()) return;
+      input.value = "";
+      sendText(openid, text);
+    });
+    phone.querySelector(".subscribe").addEventListener("click", () => {
+      systemNote(openid, "you followed the account", "note-subscribe");
+      send(openid, { type: "subscribe" }, "subscribe");
+    });
+    phone.querySelector(".unsubscribe").addEventListener("click", () => {
+      systemNote(openid, "you unfollowed the account", "note-unsubscribe");
+      send(openid, { type: "unsubscribe" }, "unsubscribe");
+    });
+    phone.querySelector(".image").addEventListener("click", () => {
+      fanSaid(openid, el("img", { class: "photo", src: "/console/static/photo.svg", alt: "a photo" }));
+      send(openid, { type: "image" }, "image");
+    });
+    phone.querySelector(".scan").addEventListener("click", () => {
+      const scene = sceneOf(phone);
+      systemNote(openid, `scanned QR ${scene}`, "note-scan");
+      send(openid, { type: "scan", scene }, `SCAN ${scene}`);
+    });
+    phone.querySelector(".scan-subscribe").addEventListener("click", () => {
+      const scene = sceneOf(phone);
+      systemNote(openid, `followed via QR ${scene}`, "note-scan");
+      send(openid, { type: "subscribe", scene }, `subscribe qrscene_${scene}`);
+    });
+    const where = () => ({
+      lat: phone.querySelector(".lat").value,
+      lng: phone.querySelector(".lng").value,
+      label: phone.querySelector(".label").value,
+    });
+    phone.querySelector(".location").addEventListener("click", () => {
+      const place = where();
+      fanSaid(openid, `📍 ${place.label} (${place.lat}, ${place.lng})`);
+      send(openid, { type: "location", ...place }, "location");
+    });
+    phone.querySelector(".report-location").addEventListener("click", () => {
+      const place = where();
+      systemNote(openid, `location reported (${place.lat}, ${place.lng})`, "note-location");
+      send(openid, { type: "report_location", lat: place.lat, lng: place.lng }, "LOCATION");
+    });
+    renderScenes(phone);
+    renderMenu(phone, openid);
+    document.getElementById("phones").append(phone);
+    state.phones.set(openid, phone);
+    connect(openid);
+  }
+
+  function renderTabs() {
+    const tabs = document.getElementById("fan-tabs");
+    tabs.replaceChildren(...state.fans.map((fan) => {
+      const close = el("button", { type: "button", title: "close", "aria-label": `close ${fan.openid}` }, "×");
+      close.addEventListener("click", (event) => {
+        event.stopPropagation();
+        closeFan(fan.openid);
+      });
+      const tab = el("span", { class: "tab", role: "tab", "aria-selected": String(fan.openid === state.active), "data-testid": `tab-${fan.openid}`, tabindex: 0 },
+        fan.nickname || fan.openid, close);
+      tab.addEventListener("click", () => activate(fan.openid));
+      return tab;
+    }));
+    document.getElementById("no-fans").hidden = state.fans.length > 0;
+  }
+
+  function activate(openid) {
+    if (state.active === openid) return;
+    state.active = openid;
+    for (const [id, phone] of state.phones) phone.classList.toggle("active", id === openid);
+    const phone = state.phones.get(openid);
+    if (phone) phone.scrollIntoView({ block: "nearest", inline: "nearest" });
+    renderTabs();
+    renderDevPanel();
+  }
+
+  function addFan(fan) {
+    if (!state.phones.has(fan.openid)) {
+      state.fans.push({ openid: fan.openid, nickname: fan.nickname || "" });
+      openPhone(fan);
+      savePrefs();
+    }
+    state.active = null;
+    activate(fan.openid);
+  }
+
+  function closeFan(openid) {
+    state.fans = state.fans.filter((fan) => fan.openid !== openid);
+    const socket = state.sockets.get(openid);
+    state.sockets.delete(openid);
+    if (socket) socket.close();
+    const phone = state.phones.get(openid);
+    if (phone) phone.remove();
+    state.phones.delete(openid);
+    if (state.active === openid) state.active = null;
+    if (!state.active && state.fans.length) activate(state.fans[0].openid);
+    savePrefs();
+    renderTabs();
+    renderDevPanel();
+  }
+
+  // --- live push --------------------------------------------------------------------------------
+
+  function connect(openid) {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const params = new URLSearchParams({ openid });
+    const after = store.getItem(cursorKey(openid));
+    if (after) params.set("after", after);
+    const socket = new WebSocket(`${scheme}://${location.host}/console/ws?${params}`);
+    state.sockets.set(openid, socket);
+    socket.addEventListener("message", (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "outbox") showPushed(openid, message);
+      if (message.type === "hello") state.phones.get(openid)?.setAttribute("data-live", "true");
+    });
+    socket.addEventListener("close", () => {
+      state.phones.get(openid)?.removeAttribute("data-live");
+      // Reconnect while the fan is still open (the server restarted, say).
+      if (state.sockets.get(openid) === socket) {
+        setTimeout(() => {
+          if (state.sockets.get(openid) === socket) connect(openid);
+        }, 2000);
+      }
+    });
+  }
+
+  // --- the clock and the transcript -------------------------------------------------------------
+
+  async function advance(days) {
+    notice("");
+    try {
+      const result = await api("/console/api/clock/advance", { days });
+      document.getElementById("clock-now").textContent = result.now.slice(0, 16).replace("T", " ");
+      const log = document.getElementById("clock-log");
+      const ran = result.ran.filter((run) => run.done);
+      log.replaceChildren(el("div", { "data-testid": "clock-ran" },
+        `+${days} day${days === 1 ? "" : "s"} → ${result.now.slice(0, 16).replace("T", " ")}: `,
+        ran.length ? ran.map((run) => `${run.job} (${run.done})`).join(", ") : "nothing fell due"));
+    } catch (error) {
+      notice(error.message);
+    }
+  }
+
+  function saveTranscript() {
+    if (!state.transcript) {
+      notice("transcripts are not available in this version");
+      return;
+    }
+    const anchor = el("a", { href: `/console/api/transcript?session=${state.session}`, download: "botstore-transcript.json" });
+    document.body.append(anchor);
+    anchor.click();
+    anchor.remove();
+  }
+
+  // --- start ------------------------------------------------------------------------------------
+
+  async function start() {
+    const prefs = loadPrefs();
+    document.getElementById("target-kind").addEventListener("change", (event) => {
+      document.getElementById("target-fields").hidden = event.target.value !== "custom";
+      savePrefs();
+    });
+    for (const id of ["aes", "retries", ...Object.values(TARGET_FIELDS)]) {
+      document.getElementById(id).addEventListener("change", savePrefs);
+    }
+    for (const button of document.querySelectorAll("[data-days]")) {
+      button.addEventListener("click", () => advance(Number(button.dataset.days)));
+    }
+    document.getElementById("save-transcript").addEventListener("click", saveTranscript);
+    document.getElementById("new-fan").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      notice("");
+      const openid = document.getElementById("new-openid").value.trim();
+      const nickname = document.getElementById("new-nickname").value.trim();
+      try {
+        addFan(await api("/console/api/fans", { openid, nickname }));
+        document.getElementById("new-openid").value = "";
+        document.getElementById("new-nickname").value = "";
+      } catch (error) {
+        notice(error.message);
+      }
+    });
+    try {
+      const initial = await api("/console/api/state");
+      state.menu = initial.menu || [];
+      state.scenes = initial.scenes || [];
+      state.transcript = initial.transcript_supported;
+      document.getElementById("retries").disabled = !initial.retries_supported;
+      document.getElementById("save-transcript").disabled = !initial.transcript_supported;
+      document.getElementById("clock-now").textContent = initial.now.slice(0, 16).replace("T", " ");
+      document.getElementById("known-fans").replaceChildren(
+        ...initial.fans.map((fan) => el("option", { value: fan.openid }, fan.nickname || fan.openid)));
+    } catch (error) {
+      notice(`could not load the console state: ${error.message}`);
+    }
+    for (const fan of prefs.fans || []) addFan(fan);
+    document.body.dataset.ready = "true";
+  }
+
+  start();
+})();
