@@ -1,6 +1,7 @@
 """Settings: config.toml, overridden by BOTSTORE_<SECTION>_<KEY> environment variables."""
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -95,9 +96,14 @@ class WeChatConfig:
     )
 
 
+SHIPPED_ADMIN_TOKEN = "change-me"
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class AdminConfig:
-    token: str = dataclasses.field(default="change-me", metadata=_check(bool, "must not be empty"))
+    token: str = dataclasses.field(
+        default=SHIPPED_ADMIN_TOKEN, metadata=_check(bool, "must not be empty")
+    )
 
 
 def _is_zone(value: str) -> bool:
@@ -310,6 +316,26 @@ def _build_section(name: str, cls: type, values: Mapping[str, Any], env: Mapping
                 raise ConfigError(f"{key}: {message} (got {shown})")
         kwargs[field.name] = value
     return cls(**kwargs)
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost: a server only this machine can reach."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # any other name may resolve to a public address
+
+
+def check_exposure(config: Config) -> None:
+    """The console and admin refuse a reachable host while the admin token is the shipped one."""
+    token = config.admin.token
+    if not is_loopback(config.server.host) and (not token.strip() or token == SHIPPED_ADMIN_TOKEN):
+        raise ConfigError(
+            f"admin.token: set your own token (BOTSTORE_ADMIN_TOKEN) to serve on "
+            f"{config.server.host!r}; the shipped one only works on 127.0.0.1"
+        )
 
 
 def load_config(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Config:

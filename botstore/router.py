@@ -4,7 +4,7 @@ message. Knows no HTTP."""
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NewType, get_type_hints
@@ -17,8 +17,8 @@ from botstore.config import Config
 from botstore.errors import BadArgument, DomainError
 from botstore.models import Conversation, Fan, KeywordRule
 from botstore.money import Fen, parse_yuan
-from botstore.services import conversations, fans, keywords, messages
-from botstore.templating import render_merchant
+from botstore.services import conversations, fans, keywords, messages, settings
+from botstore.templating import merchant_environment, render_merchant
 from botstore.wechat import (
     Article,
     ClickEvent,
@@ -97,11 +97,26 @@ class Context:
     config: Config
     replies: TemplateReplies
     areas: list[tuple[str, list["Command"]]]  # the registry, for help
+    merchant_env: Environment | None = None  # the sandbox for merchant-written replies
 
     def text(self, template: str, **context: Any) -> TextReply:
         return TextReply(
             self.replies.render(template, fan=self.fan, config=self.config, **context)
         )
+
+    async def account_reply(self, name: str, *, text: str = "") -> Reply | None:
+        """The merchant's own reply `name` (settings.WELCOME, ...), or None: use the built-in."""
+        value = await settings.reply(self.session, name)
+        if value is None:
+            return None
+        env = self.merchant_env or merchant_environment()
+        try:
+            return render_reply(
+                env, value, text=text, openid=self.fan.openid, nickname=self.fan.nickname
+            )
+        except Exception:  # a merchant's broken template falls back to the built-in reply
+            log.warning("the %s reply failed to render", name, exc_info=True)
+            return None
 
     def news(self, *articles: Article) -> NewsReply:
         return NewsReply(tuple(articles))
@@ -319,7 +334,17 @@ class Dispatcher:
                 now=now,
             )
             fan = await fans.get_or_create(session, message.from_user, now=now)
-            ctx = Context(message, fan, session, key, now, self.config, self.replies, self.areas)
+            ctx = Context(
+                message,
+                fan,
+                session,
+                key,
+                now,
+                self.config,
+                self.replies,
+                self.areas,
+                self.merchant_env,
+            )
             try:
                 # A savepoint: a refused command keeps nothing it wrote, but its reply is stored.
                 async with session.begin_nested():
@@ -371,33 +396,52 @@ class Dispatcher:
         if rule is not None:
             return self.keyword_reply(rule, ctx, text)
         words = text.split()
-        if not words:
-            return ctx.text("unknown_command.txt", text=text)
-        command = self.commands.get(words[0].lower())
+        command = self.commands.get(words[0].lower()) if words else None
         if command is None:
-            return ctx.text("unknown_command.txt", text=_shorten(text))
+            custom = await ctx.account_reply(settings.DEFAULT_REPLY, text=text)
+            return custom or ctx.text("unknown_command.txt", text=_shorten(text))
         return await command.handler(ctx, *command.bind(words[1:]))
 
     def keyword_reply(self, rule: KeywordRule, ctx: Context, text: str) -> Reply:
-        values = {"text": text, "openid": ctx.fan.openid, "nickname": ctx.fan.nickname}
         try:
-            if rule.reply_type == "news":
-                return NewsReply(
-                    (
-                        Article(
-                            title=render_merchant(self.merchant_env, rule.title, **values),
-                            description=render_merchant(
-                                self.merchant_env, rule.description, **values
-                            ),
-                            url=render_merchant(self.merchant_env, rule.url, **values),
-                            pic_url=render_merchant(self.merchant_env, rule.pic_url, **values),
-                        ),
-                    )
-                )
-            return TextReply(render_merchant(self.merchant_env, rule.content, **values))
+            return render_reply(
+                self.merchant_env,
+                rule_fields(rule),
+                text=text,
+                openid=ctx.fan.openid,
+                nickname=ctx.fan.nickname,
+            )
         except Exception:  # a merchant's broken template must not break the webhook
             log.warning("keyword rule %s failed to render", rule.id, exc_info=True)
             return ctx.text("errors/keyword_template.txt", rule=rule)
+
+
+def rule_fields(rule: KeywordRule) -> dict[str, str]:
+    """A keyword rule's reply in the shape of a reply setting."""
+    return {
+        "reply_type": rule.reply_type,
+        **{
+            name: getattr(rule, name)
+            for name in ("content", "title", "description", "url", "pic_url")
+        },
+    }
+
+
+def render_reply(env: Environment, reply: Mapping[str, str], **values: str) -> Reply:
+    """A merchant-written reply (text, or one news card), each field a sandboxed template.
+
+    `values` are what templates see: text (the fan's message), openid, nickname. Template
+    errors propagate: callers decide between a fallback and showing them (the admin preview).
+    """
+    if reply.get("reply_type") == "news":
+        article = Article(
+            **{
+                name: render_merchant(env, reply.get(name, ""), **values)
+                for name in ("title", "description", "url", "pic_url")
+            }
+        )
+        return NewsReply((article,))
+    return TextReply(render_merchant(env, reply.get("content", ""), **values))
 
 
 def _shorten(text: str, limit: int = 40) -> str:

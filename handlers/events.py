@@ -1,7 +1,7 @@
 """Events: follow and unfollow, QR scans, menu views, location reports."""
 
 from botstore.router import Context, Router
-from botstore.services import fans, merchants
+from botstore.services import fans, merchants, settings
 from botstore.wechat import LocationEvent, LocationMessage, Reply, ScanEvent, SubscribeEvent
 
 router = Router(name=__name__, title="Events")
@@ -17,7 +17,8 @@ async def subscribe(ctx: Context) -> Reply:
     merchant = await merchants.start_payment(ctx.session, ctx.fan, scene=scene, now=ctx.now)
     if merchant is not None:
         return ctx.text("offline/ask_amount.txt", merchant=merchant, welcome=True)
-    return ctx.text("events/welcome.txt")
+    welcome = await ctx.account_reply(settings.WELCOME)
+    return welcome or ctx.text("events/welcome.txt")
 
 
 @router.event("SCAN")

@@ -1,30 +1,39 @@
-"""The admin sub-app (/admin/): JSON APIs behind the `admin.token` bearer token."""
+"""The admin sub-app (/admin/): merchant pages and JSON APIs behind the `admin.token`.
 
-import hmac
-from collections.abc import Awaitable, Callable
+Pages need the session cookie from the sign-in form; /admin/api/* takes the cookie or
+`Authorization: Bearer <admin.token>` (see botstore/admin/auth.py). Each section is a module
+with setup(admin), on the layout and helpers of botstore/admin/common.py.
+"""
 
 from aiohttp import web
 
-from botstore.admin import clock
-from botstore.keys import config_key
+from botstore.admin import (
+    ads,
+    auth,
+    clock,
+    common,
+    coupons,
+    dashboard,
+    keywords,
+    menu,
+    merchants,
+    partners,
+    replies,
+    stores,
+    wealth,
+)
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@web.middleware
-async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-    expected = f"Bearer {request.config_dict[config_key].admin.token}"
-    given = request.headers.get("Authorization", "")
-    # Constant-time, so the token can't be guessed a character at a time.
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise web.HTTPUnauthorized(
-            text="missing or wrong admin token", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return await handler(request)
+# In the navigation's order (common.NAV); auth and clock have no page of their own.
+SECTIONS = (auth, clock, dashboard, keywords, replies, menu)
+SECTIONS += (stores, merchants, partners, wealth, ads, coupons)
 
 
 def create_admin_app() -> web.Application:
     """Mounted at /admin/ by create_app; reads the parent's config, database and scheduler."""
-    admin = web.Application(middlewares=[require_token])
-    clock.setup(admin)
+    admin = web.Application(middlewares=[auth.require_admin, common.errors_as_json])
+    admin[common.env_key] = common.environment()
+    # aiohttp's static route refuses paths outside the folder; symlinks are not followed.
+    admin.router.add_static("/static/", common.STATIC, follow_symlinks=False)
+    for section in SECTIONS:
+        section.setup(admin)
     return admin

@@ -1,14 +1,41 @@
-"""Merchant keyword rules: exact, contains or regex, highest priority first."""
+"""Merchant keyword rules: exact, contains or regex, highest priority first; their upkeep."""
 
-import re
+import logging
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
+import regex
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.errors import BadArgument
+from botstore.errors import BadArgument, NotFound
 from botstore.models import KeywordRule, MatchType
 
+log = logging.getLogger(__name__)
+
 MAX_PATTERN = 200
+MAX_PRIORITY = 1_000_000
+# Every text message runs every enabled regex rule: a pattern that backtracks catastrophically
+# on some text (e.g. "(a|aa)+$") gives up after this long and counts as no match.
+MATCH_TIMEOUT_SECONDS = 0.05
+# At save, a pattern must finish on texts built to make bad patterns backtrack, within this.
+PROBE_TIMEOUT_SECONDS = 0.2
+PROBE_LENGTH = 1000
+REPLY_TYPES = ("text", "news")
+# Fields a merchant edits, with their column lengths.
+FIELDS = {
+    "content": 2000,
+    "title": 200,
+    "description": 500,
+    "url": 500,
+    "pic_url": 500,
+}
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> regex.Pattern[str]:
+    return regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
 
 
 def matches(rule: KeywordRule, text: str) -> bool:
@@ -18,8 +45,11 @@ def matches(rule: KeywordRule, text: str) -> bool:
     if rule.match_type == MatchType.CONTAINS:
         return rule.pattern.casefold() in folded
     try:
-        return re.search(rule.pattern, text, re.IGNORECASE) is not None
-    except re.error:
+        return _compiled(rule.pattern).search(text, timeout=MATCH_TIMEOUT_SECONDS) is not None
+    except regex.error:
+        return False
+    except TimeoutError:
+        log.warning("keyword rule %s: regex timed out; treated as no match", rule.id)
         return False
 
 
@@ -29,6 +59,7 @@ _ENABLED_RULES = (
     .where(col(KeywordRule.enabled).is_(True))
     .order_by(col(KeywordRule.priority).desc(), col(KeywordRule.id))
 )
+_ALL_RULES = select(KeywordRule).order_by(col(KeywordRule.priority).desc(), col(KeywordRule.id))
 
 
 async def match(session: AsyncSession, text: str) -> KeywordRule | None:
@@ -37,19 +68,97 @@ async def match(session: AsyncSession, text: str) -> KeywordRule | None:
     return next((rule for rule in rules if matches(rule, text)), None)
 
 
+def _probes(pattern: str) -> list[str]:
+    # Long runs of the characters the pattern speaks of, ending in one that breaks the match:
+    # the texts on which nested or overlapping quantifiers backtrack exponentially.
+    chars = {c for c in pattern if c.isalnum() or c in " -_.,"} | {"a", "1", " "}
+    return [c * PROBE_LENGTH + end for c in sorted(chars)[:24] for end in ("!", "\x00")]
+
+
+def check_regex(pattern: str) -> None:
+    """Refuse a pattern that does not compile or backtracks catastrophically."""
+    try:
+        compiled = _compiled(pattern)
+    except regex.error as error:
+        raise BadArgument("pattern", pattern, f"not a regular expression: {error}") from None
+    for probe in _probes(pattern):
+        try:
+            compiled.search(probe, timeout=PROBE_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise BadArgument(
+                "pattern",
+                pattern,
+                "too slow on long texts (catastrophic backtracking): avoid nested or "
+                "overlapping repeats such as (a+)+ or (a|aa)+",
+            ) from None
+
+
 def validate(rule: KeywordRule) -> KeywordRule:
     """Refuse rules that could never work."""
     if rule.match_type not in (MatchType.EXACT, MatchType.CONTAINS, MatchType.REGEX):
         raise BadArgument("match_type", rule.match_type, "exact, contains or regex")
-    if not rule.pattern or len(rule.pattern) > MAX_PATTERN:
+    if not rule.pattern.strip() or len(rule.pattern) > MAX_PATTERN:
         raise BadArgument("pattern", rule.pattern, f"1-{MAX_PATTERN} characters")
     if rule.match_type == MatchType.REGEX:
-        try:
-            re.compile(rule.pattern)
-        except re.error as error:
-            raise BadArgument(
-                "pattern", rule.pattern, f"not a regular expression: {error}"
-            ) from None
-    if rule.reply_type not in ("text", "news"):
+        check_regex(rule.pattern)
+    if rule.reply_type not in REPLY_TYPES:
         raise BadArgument("reply_type", rule.reply_type, "text or news")
+    if not -MAX_PRIORITY <= rule.priority <= MAX_PRIORITY:
+        raise BadArgument(
+            "priority", str(rule.priority), f"from -{MAX_PRIORITY} to {MAX_PRIORITY}"
+        )
+    for name, limit in FIELDS.items():
+        if len(getattr(rule, name)) > limit:
+            raise BadArgument(name, getattr(rule, name)[:40], f"at most {limit} characters")
+    if rule.reply_type == "text" and not rule.content.strip():
+        raise BadArgument("content", "", "a text reply needs its text")
+    if rule.reply_type == "news" and not rule.title.strip():
+        raise BadArgument("title", "", "a news card needs a title")
     return rule
+
+
+async def all_rules(session: AsyncSession) -> list[KeywordRule]:
+    """Every rule in matching order (disabled ones included)."""
+    return list(await session.exec(_ALL_RULES))
+
+
+async def get(session: AsyncSession, rule_id: int) -> KeywordRule:
+    rule = await session.get(KeywordRule, rule_id)
+    if rule is None:
+        raise NotFound("keyword rule", rule_id)
+    return rule
+
+
+async def create(session: AsyncSession, values: dict[str, Any], *, now: datetime) -> KeywordRule:
+    """A new rule from the merchant's fields (validated); ids come on flush."""
+    rule = validate(KeywordRule(**values, created_at=now))
+    session.add(rule)
+    await session.flush()
+    return rule
+
+
+async def update(session: AsyncSession, rule_id: int, changes: dict[str, Any]) -> KeywordRule:
+    """Change some fields of a rule; the result must be valid as a whole."""
+    rule = await get(session, rule_id)
+    candidate = KeywordRule(**{**rule.model_dump(), **changes})
+    validate(candidate)
+    for name, value in changes.items():
+        setattr(rule, name, value)
+    await session.flush()
+    return rule
+
+
+async def delete(session: AsyncSession, rule_id: int) -> None:
+    await session.delete(await get(session, rule_id))
+    await session.flush()
+
+
+async def reorder(session: AsyncSession, ids: list[int]) -> list[KeywordRule]:
+    """Match in the order of `ids` (every rule, each once): priorities become n, n-1, ... 1."""
+    rules = {rule.id: rule for rule in await all_rules(session)}
+    if len(ids) != len(set(ids)) or set(ids) != set(rules):
+        raise BadArgument("ids", str(ids)[:80], f"list every rule id once: {sorted(rules)}")
+    for position, rule_id in enumerate(ids):
+        rules[rule_id].priority = len(ids) - position
+    await session.flush()
+    return [rules[rule_id] for rule_id in ids]

@@ -3,13 +3,13 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.errors import BadArgument, UnknownMerchant
-from botstore.models import Account, AccountKind, Conversation, Fan, Merchant
+from botstore.errors import BadArgument, NotFound, UnknownMerchant
+from botstore.models import Account, AccountKind, Conversation, Fan, Merchant, QrCode
 from botstore.money import Fen
-from botstore.services import conversations, ledger, wallet
+from botstore.services import conversations, ledger, qrcodes, wallet
 
 PAYMENT = "merchant_pay"
 # The conversation a scan opens: it waits for the amount (conversations.DEFAULT_TTL).
@@ -37,15 +37,29 @@ def _normal_code(code: str) -> str:
     return code.strip().upper()
 
 
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not 1 <= len(cleaned) <= 60 or not cleaned.isprintable():
+        raise BadArgument("name", name[:60], "1-60 printable characters")
+    return cleaned
+
+
 async def create(
-    session: AsyncSession, *, code: str, name: str, scene: str, now: datetime
+    session: AsyncSession, *, code: str, name: str, scene: str | None = None, now: datetime
 ) -> Merchant:
-    """A merchant with its own account; codes are stored upper-case."""
+    """A merchant with its own account; codes are stored upper-case, the scene defaults to
+    `merchant_<CODE>`. Code and scene are unique: a QR code printed for one never pays another."""
     code = _normal_code(code)
     if not code or len(code) > 32 or not code.isascii() or not code.isalnum():
-        raise BadArgument("merchant code", code, "1-32 letters or digits")
-    if not 1 <= len(scene) <= 64:
-        raise BadArgument("scene", scene, "1-64 characters")
+        raise BadArgument("code", code, "1-32 letters or digits")
+    name = _clean_name(name)
+    scene = f"merchant_{code}" if scene is None else scene
+    if not 1 <= len(scene) <= 64 or not scene.isprintable() or scene != "".join(scene.split()):
+        raise BadArgument("scene", scene[:64], "1-64 printable characters without spaces")
+    if (await session.exec(select(Merchant.id).where(Merchant.code == code))).first():
+        raise BadArgument("code", code, "another merchant has this code")
+    if (await session.exec(select(Merchant.id).where(Merchant.scene == scene))).first():
+        raise BadArgument("scene", scene, "another merchant has this scene")
     account = Account(kind=AccountKind.MERCHANT, name=f"merchant {code}", created_at=now)
     session.add(account)
     await session.flush()
@@ -54,6 +68,41 @@ async def create(
     session.add(merchant)
     await session.flush()
     return merchant
+
+
+async def rename(session: AsyncSession, merchant_id: int, *, name: str) -> Merchant:
+    """A new display name; the code and scene stay, since printed QR codes carry them."""
+    merchant = await session.get(Merchant, merchant_id)
+    if merchant is None:
+        raise NotFound("merchant", merchant_id)
+    merchant.name = _clean_name(name)
+    session.add(merchant)
+    await session.flush()
+    return merchant
+
+
+async def all_merchants(session: AsyncSession) -> list[Merchant]:
+    """Every merchant, oldest first."""
+    return list((await session.exec(select(Merchant).order_by(col(Merchant.id)))).all())
+
+
+async def qr_code(session: AsyncSession, merchant: Merchant, *, now: datetime) -> QrCode:
+    """The merchant's permanent QR code (QR_LIMIT_STR_SCENE with its scene), made once."""
+    return await qrcodes.create(
+        session, qrcodes.Scene("QR_LIMIT_STR_SCENE", scene_str=merchant.scene), now=now
+    )
+
+
+async def qr_codes_of(session: AsyncSession, scenes: list[str]) -> dict[str, QrCode]:
+    """The permanent QR codes already made for these scenes, by scene."""
+    rows = await session.exec(
+        select(QrCode).where(
+            col(QrCode.scene).in_(scenes),
+            QrCode.action_name == "QR_LIMIT_STR_SCENE",
+            col(QrCode.expire_at).is_(None),
+        )
+    )
+    return {code.scene: code for code in rows.all()}
 
 
 async def by_code(session: AsyncSession, code: str) -> Merchant:

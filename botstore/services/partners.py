@@ -47,8 +47,13 @@ async def create(
     icon_url: str = "",
 ) -> PartnerService:
     """A partner service with its own account."""
-    if not 0 <= commission_bps <= 10_000:
-        raise BadArgument("commission", str(commission_bps), "0-10000 basis points")
+    name = _check_text("name", name, 60, required=True)
+    category = _check_text("category", category, 32, required=True)
+    description = _check_text("description", description, 300)
+    app_id = _check_app_id(app_id)
+    page_path = _check_text("page_path", page_path, 200, required=True)
+    icon_url = _check_url("icon_url", icon_url)
+    _check_commission(commission_bps)
     account = Account(kind=AccountKind.PARTNER, name=f"partner {name}", created_at=now)
     session.add(account)
     await session.flush()
@@ -64,6 +69,73 @@ async def create(
         commission_bps=commission_bps,
         created_at=now,
     )
+    session.add(service)
+    await session.flush()
+    return service
+
+
+def _check_text(field: str, value: str, limit: int, *, required: bool = False) -> str:
+    value = " ".join(value.split()) if field != "description" else value.strip()
+    if required and not value:
+        raise BadArgument(field, value, "must not be empty")
+    if len(value) > limit or not value.replace("\n", " ").isprintable():
+        raise BadArgument(field, value[:40], f"at most {limit} printable characters")
+    return value
+
+
+def _check_app_id(app_id: str) -> str:
+    # A mini program's AppID: "wx" and letters or digits (the real ones have 16 more).
+    if not (3 <= len(app_id) <= 32 and app_id.startswith("wx") and app_id.isascii()) or not (
+        app_id.isalnum()
+    ):
+        raise BadArgument("app_id", app_id[:40], "a mini program AppID: wx then letters/digits")
+    return app_id
+
+
+def _check_url(field: str, value: str) -> str:
+    value = value.strip()
+    if len(value) > 500 or (value and not value.startswith(("http://", "https://"))):
+        raise BadArgument(field, value[:40], "an http:// or https:// address, or empty")
+    return value
+
+
+def _check_commission(commission_bps: int) -> None:
+    if not 0 <= commission_bps <= 10_000:
+        raise BadArgument("commission_bps", str(commission_bps), "0-10000 basis points")
+
+
+async def update(
+    session: AsyncSession,
+    service_id: int,
+    *,
+    name: str | None = None,
+    category: str | None = None,
+    description: str | None = None,
+    app_id: str | None = None,
+    page_path: str | None = None,
+    icon_url: str | None = None,
+    commission_bps: int | None = None,
+) -> PartnerService:
+    """Change a partner service; a new commission applies from the next payment on (past
+    payments are ledger transactions and never change)."""
+    service = await session.get(PartnerService, service_id)
+    if service is None:
+        raise NotFound("partner service", service_id)
+    if name is not None:
+        service.name = _check_text("name", name, 60, required=True)
+    if category is not None:
+        service.category = _check_text("category", category, 32, required=True)
+    if description is not None:
+        service.description = _check_text("description", description, 300)
+    if app_id is not None:
+        service.app_id = _check_app_id(app_id)
+    if page_path is not None:
+        service.page_path = _check_text("page_path", page_path, 200, required=True)
+    if icon_url is not None:
+        service.icon_url = _check_url("icon_url", icon_url)
+    if commission_bps is not None:
+        _check_commission(commission_bps)
+        service.commission_bps = commission_bps
     session.add(service)
     await session.flush()
     return service

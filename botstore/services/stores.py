@@ -20,7 +20,7 @@ from botstore.errors import (
     StoreExists,
 )
 from botstore.models import Account, AccountKind, Fan, Product, Store
-from botstore.money import Fen
+from botstore.money import Fen, format_yuan
 
 MAX_NAME = 60
 MAX_STOCK = 100_000
@@ -256,3 +256,218 @@ async def moments(session: AsyncSession, *, limit: int = MOMENTS_SIZE) -> list[L
         .limit(limit)
     )
     return await _listings(session, products.all())
+
+
+# --- the merchant admin: stores and products set up by the account's operator ---
+
+MAX_TEXT = 500
+MAX_GROUP_HOURS = 720  # thirty days
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTerms:
+    """A group price: `size` fans buy together at `price_fen` within `hours`."""
+
+    price_fen: int
+    size: int
+    hours: int = 24
+
+
+def _text(value: str, field: str, limit: int = MAX_TEXT) -> str:
+    if len(value) > limit:
+        raise BadArgument(field, value[:40], f"at most {limit} characters")
+    return value.strip()
+
+
+def _url(value: str, field: str) -> str:
+    value = _text(value, field)
+    if value and not value.startswith(("http://", "https://")):
+        raise BadArgument(field, value[:40], "an http:// or https:// address, or empty")
+    return value
+
+
+def _check_group(group: GroupTerms, price_fen: int) -> None:
+    if not 2 <= group.size <= MAX_GROUP_SIZE:
+        raise BadArgument(
+            "group_size", str(group.size), f"a whole number from 2 to {MAX_GROUP_SIZE}"
+        )
+    if not 1 <= group.hours <= MAX_GROUP_HOURS:
+        raise BadArgument("group_hours", str(group.hours), f"1 to {MAX_GROUP_HOURS} hours")
+    if not 0 < group.price_fen < price_fen:
+        raise BadArgument("group_price", str(group.price_fen), "must be below the normal price")
+
+
+def _check_stock(stock: int) -> None:
+    if not 0 <= stock <= MAX_STOCK:
+        raise BadArgument("stock", str(stock), f"a whole number from 0 to {MAX_STOCK}")
+
+
+async def create_store(
+    session: AsyncSession,
+    *,
+    owner_openid: str,
+    name: str,
+    now: datetime,
+    description: str = "",
+    cover_url: str = "",
+) -> Store:
+    """Open a store for an existing fan, as `open` would, with its description and cover."""
+    name = _clean_name(name, "name")
+    description = _text(description, "description")
+    cover_url = _url(cover_url, "cover_url")
+    fan = (await session.exec(select(Fan).where(Fan.openid == owner_openid))).first()
+    if fan is None:
+        raise BadArgument("owner_openid", owner_openid[:64], "no fan has this openid yet")
+    existing = await store_of(session, fan)
+    if existing is not None:
+        raise BadArgument(
+            "owner_openid", owner_openid, f"this fan already owns store #{existing.id}"
+        )
+    store = await open_store(session, fan, name=name, now=now)
+    store.description = description
+    store.cover_url = cover_url
+    session.add(store)
+    await session.flush()
+    return store
+
+
+async def update_store(
+    session: AsyncSession,
+    store_id: int,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    cover_url: str | None = None,
+) -> Store:
+    """Rename a store or change its description or cover; its owner and money stay."""
+    store = await session.get(Store, store_id)
+    if store is None:
+        raise NotFound("store", store_id)
+    if name is not None:
+        store.name = _clean_name(name, "name")
+    if description is not None:
+        store.description = _text(description, "description")
+    if cover_url is not None:
+        store.cover_url = _url(cover_url, "cover_url")
+    session.add(store)
+    await session.flush()
+    return store
+
+
+async def create_product(
+    session: AsyncSession,
+    *,
+    store_id: int,
+    name: str,
+    price: Fen,
+    stock: int,
+    now: datetime,
+    description: str = "",
+    image_url: str = "",
+    group: GroupTerms | None = None,
+) -> Listing:
+    """List a product in a store (posted to moments, as `list` does), maybe with a group price."""
+    store = await session.get(Store, store_id)
+    if store is None:
+        raise BadArgument("store_id", str(store_id), "no store has this id")
+    product = Product(
+        store_id=store_id,
+        name=_clean_name(name, "name"),
+        description=_text(description, "description"),
+        image_url=_url(image_url, "image_url"),
+        price_fen=price,
+        stock=stock,
+        created_at=now,
+    )
+    if price <= 0:
+        raise BadArgument("price", str(price), "must be more than zero")
+    _check_stock(stock)
+    if group is not None:
+        _check_group(group, price)
+        product.group_price_fen, product.group_size = group.price_fen, group.size
+        product.group_hours = group.hours
+    session.add(product)
+    await session.flush()
+    return Listing(product, store, product, store)
+
+
+async def update_product(
+    session: AsyncSession,
+    product_id: int,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    image_url: str | None = None,
+    price: Fen | None = None,
+    stock: int | None = None,
+    group: GroupTerms | None = None,
+    clear_group: bool = False,
+) -> Listing:
+    """Change a product. Orders keep the prices they were paid at (they copy them); open group
+    buys keep theirs. A supplier's price may not rise above a resale listing's (the reseller's
+    margin would turn negative), nor a resale's fall below its supplier's."""
+    listing = await listing_of(session, product_id)
+    product = listing.product
+    if name is not None:
+        product.name = _clean_name(name, "name")
+    if description is not None:
+        product.description = _text(description, "description")
+    if image_url is not None:
+        product.image_url = _url(image_url, "image_url")
+    if price is not None:
+        if price <= 0:
+            raise BadArgument("price", str(price), "must be more than zero")
+        if listing.is_resale and price < listing.supplier.price_fen:
+            supplier_price = format_yuan(listing.supplier.price_fen)
+            raise BadArgument(
+                "price", str(price), f"below the supplier's price (¥{supplier_price})"
+            )
+        if not listing.is_resale:
+            cheapest = (
+                await session.exec(
+                    select(func.min(Product.price_fen)).where(
+                        Product.supplier_product_id == product.id
+                    )
+                )
+            ).one()
+            if cheapest is not None and price > cheapest:
+                raise BadArgument(
+                    "price",
+                    str(price),
+                    f"above a resale listing's price (¥{format_yuan(cheapest)})",
+                )
+        product.price_fen = price
+    if stock is not None:
+        if listing.is_resale:
+            raise BadArgument("stock", str(stock), "a resale listing's stock is its supplier's")
+        _check_stock(stock)
+        product.stock = stock
+    if clear_group:
+        product.group_price_fen = product.group_size = None
+    if group is not None:
+        if listing.is_resale:
+            raise BadArgument("group_price", str(group.price_fen), "only the supplier sets one")
+        _check_group(group, product.price_fen)
+        product.group_price_fen, product.group_size = group.price_fen, group.size
+        product.group_hours = group.hours
+    elif product.group_price_fen is not None and product.group_price_fen >= product.price_fen:
+        raise BadArgument(
+            "price", str(product.price_fen), "must stay above the group price (change both)"
+        )
+    session.add(product)
+    await session.flush()
+    return listing
+
+
+async def owner_openids(session: AsyncSession, fan_ids: set[int]) -> dict[int, str]:
+    """The openids of store owners, by fan id."""
+    rows = await session.exec(select(Fan.id, Fan.openid).where(col(Fan.id).in_(fan_ids)))
+    return {fan_id or 0: openid for fan_id, openid in rows.all()}
+
+
+async def products_of(session: AsyncSession, store_id: int | None = None) -> list[Listing]:
+    """Every product (of one store, if given), oldest first."""
+    statement = select(Product).order_by(col(Product.id))
+    if store_id is not None:
+        statement = statement.where(Product.store_id == store_id)
+    return await _listings(session, (await session.exec(statement)).all())

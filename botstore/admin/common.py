@@ -1,0 +1,222 @@
+"""What every admin page and JSON handler shares: the layout, JSON bodies, field checks, errors.
+
+A section of the admin is a module `botstore/admin/<name>.py` with `setup(admin)`, adding its page
+(GET /<name>, rendered with `render(request, "admin/<name>.html", active="<name>", ...)` on
+templates/admin/_base.html) and its JSON API under /api/<name>. In JSON handlers:
+
+    data = await read_json(request)                      # 400 unless a JSON object
+    name = text_field(data, "name", max_length=40)       # 400 {"error": "name: ...", "field": ...}
+    async with transaction(request) as session: ...      # one unit of work
+    return web.json_response(...)
+
+Services' BadArgument becomes 400 naming the field, NotFound 404, other domain errors 400.
+"""
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from jinja2 import Environment
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botstore.errors import BadArgument, DomainError, NotFound
+from botstore.keys import clock_key, db_key
+from botstore.templating import project_environment
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A signed-in browser: when it signed in, and the token its changes must carry."""
+
+    issued: int
+    nonce: str
+    csrf_token: str
+
+
+STATIC = Path(__file__).resolve().parent.parent / "static" / "admin"
+env_key = web.AppKey("admin_env", Environment)
+session_key = web.RequestKey("admin_session", Session)
+auth_kind_key = web.RequestKey("admin_auth", str)  # "bearer" or "cookie"
+MAX_JSON_BYTES = 256 * 1024
+
+# (key, label, path): the navigation of templates/admin/_base.html, in order.
+NAV: tuple[tuple[str, str, str], ...] = (
+    ("dashboard", "Dashboard", "/admin/"),
+    ("keywords", "Keyword rules", "/admin/keywords"),
+    ("replies", "Replies", "/admin/replies"),
+    ("menu", "Menu", "/admin/menu"),
+    ("stores", "Stores", "/admin/stores"),
+    ("merchants", "Merchants", "/admin/merchants"),
+    ("partners", "Partners", "/admin/partners"),
+    ("wealth", "Wealth", "/admin/wealth"),
+    ("ads", "Ads", "/admin/ads"),
+    ("coupons", "Coupons", "/admin/coupons"),
+)
+
+
+def environment() -> Environment:
+    return project_environment()
+
+
+def render(request: web.Request, template: str, *, active: str, **context: Any) -> web.Response:
+    """An admin page on the shared layout; `active` is the NAV key to highlight."""
+    session = request.get(session_key)
+    html = (
+        request.app[env_key]
+        .get_template(template)
+        .render(
+            nav=NAV,
+            active=active,
+            signed_in=request.get(auth_kind_key) is not None,
+            csrf_token=session.csrf_token if session is not None else "",
+            **context,
+        )
+    )
+    return web.Response(text=html, content_type="text/html")
+
+
+def error_response(message: str, *, status: int = 400, field: str | None = None) -> web.Response:
+    body: dict[str, Any] = {"error": message}
+    if field is not None:
+        body["field"] = field
+    return web.json_response(body, status=status)
+
+
+class FieldError(Exception):
+    """A request field is missing or wrong: 400 {"error": "<field>: <reason>", "field": ...}."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Refusals become JSON with the reason; nothing the handler wrote was committed."""
+    try:
+        return await handler(request)
+    except FieldError as error:
+        return error_response(str(error), field=error.field)
+    except BadArgument as error:
+        name, reason = error.details["name"], error.details["reason"]
+        return error_response(f"{name}: {reason or 'not allowed'}", field=name)
+    except NotFound as error:
+        return error_response(f"no {error.details['what']} #{error.details['ident']}", status=404)
+    except DomainError as error:
+        return error_response(f"refused: {error.template.replace('_', ' ')} ({error})")
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object, or a 400 saying what is wrong with it."""
+    body = await request.read()
+    if len(body) > MAX_JSON_BYTES:
+        raise FieldError("body", f"at most {MAX_JSON_BYTES} bytes")
+    if not body.strip():
+        raise FieldError("body", "empty; send a JSON object")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise FieldError("body", "not valid JSON") from None
+    if not isinstance(data, dict):
+        raise FieldError("body", "must be a JSON object")
+    return data
+
+
+_MISSING = object()
+
+
+def text_field(
+    data: dict[str, Any],
+    name: str,
+    *,
+    max_length: int,
+    default: str | None = None,
+    allow_empty: bool = False,
+) -> str:
+    """A string field; `default` makes it optional."""
+    value = data.get(name, _MISSING)
+    if value is _MISSING:
+        if default is None:
+            raise FieldError(name, "missing")
+        return default
+    if not isinstance(value, str):
+        raise FieldError(name, "must be a string")
+    if not value.strip() and not allow_empty:
+        raise FieldError(name, "must not be empty")
+    if len(value) > max_length:
+        raise FieldError(name, f"at most {max_length} characters")
+    return value
+
+
+def int_field(
+    data: dict[str, Any], name: str, *, minimum: int, maximum: int, default: int | None = None
+) -> int:
+    value = data.get(name, _MISSING)
+    if value is _MISSING:
+        if default is None:
+            raise FieldError(name, "missing")
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(name, "must be a whole number")
+    if not minimum <= value <= maximum:
+        raise FieldError(name, f"must be {minimum}-{maximum}")
+    return value
+
+
+def bool_field(data: dict[str, Any], name: str, *, default: bool | None = None) -> bool:
+    value = data.get(name, _MISSING)
+    if value is _MISSING:
+        if default is None:
+            raise FieldError(name, "missing")
+        return default
+    if not isinstance(value, bool):
+        raise FieldError(name, "must be true or false")
+    return value
+
+
+def choice_field(
+    data: dict[str, Any], name: str, choices: tuple[str, ...], *, default: str | None = None
+) -> str:
+    value = data.get(name, _MISSING)
+    if value is _MISSING and default is not None:
+        return default
+    if value not in choices:
+        raise FieldError(name, f"must be one of {', '.join(choices)}")
+    return str(value)
+
+
+def no_other_fields(data: dict[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise FieldError(unknown[0], "unknown field")
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+        raise FieldError(name, f"an id is a number, not {raw[:40]!r}")
+    return int(raw)
+
+
+@asynccontextmanager
+async def transaction(request: web.Request) -> AsyncIterator[AsyncSession]:
+    """One unit of work: committed when the block ends, rolled back if it raises."""
+    async with request.config_dict[db_key]() as session, session.begin():
+        yield session
+
+
+@asynccontextmanager
+async def reading(request: web.Request) -> AsyncIterator[AsyncSession]:
+    async with request.config_dict[db_key]() as session:
+        yield session
+
+
+def now(request: web.Request) -> datetime:
+    """The emulated clock."""
+    return request.config_dict[clock_key].now()

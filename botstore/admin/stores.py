@@ -1,0 +1,305 @@
+"""Admin: stores and their products (GET /admin/stores, JSON under /admin/api/stores and
+/admin/api/products). Also the field readers the other entity sections share (yuan, rates, ids).
+"""
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from aiohttp import web
+
+from botstore.admin.common import (
+    FieldError,
+    int_field,
+    no_other_fields,
+    path_id,
+    read_json,
+    reading,
+    render,
+    text_field,
+    transaction,
+)
+from botstore.admin.common import now as clock_now
+from botstore.models import Store
+from botstore.money import Fen, parse_yuan
+from botstore.services import stores
+
+# --- field readers shared by the entity sections ---
+
+
+def given(data: dict[str, Any], name: str) -> bool:
+    """True when the field is present and not null (a form's empty number sends null)."""
+    return data.get(name) is not None
+
+
+def yuan_field(data: dict[str, Any], name: str, *, allow_zero: bool = False) -> Fen:
+    """An amount in yuan ("12.5" or 12.5) as fen; botstore.money refuses the rest."""
+    value = data.get(name)
+    if value is None:
+        raise FieldError(name, "missing")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise FieldError(name, 'an amount in yuan, e.g. "12.5"')
+    text = str(value).strip()
+    if allow_zero and _decimal(text) == 0:
+        return Fen(0)
+    return parse_yuan(text, name=name)
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def rate_field(
+    data: dict[str, Any], name: str, *, maximum_bps: int, default: int | None = None
+) -> int:
+    """Basis points from `<name>_bps` (365) or `<name>_percent` (3.65); one of the two."""
+    bps_name, percent_name = f"{name}_bps", f"{name}_percent"
+    if given(data, bps_name) and given(data, percent_name):
+        raise FieldError(percent_name, f"give {bps_name} or {percent_name}, not both")
+    if given(data, percent_name):
+        value = data[percent_name]
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise FieldError(percent_name, "a percentage, e.g. 3.65")
+        percent = _decimal(str(value).strip())
+        if percent is None or not percent.is_finite() or (percent * 100) % 1 != 0:
+            raise FieldError(percent_name, "a percentage with at most two decimals, e.g. 3.65")
+        bps = int(percent * 100)
+        if not 0 <= bps <= maximum_bps:
+            raise FieldError(percent_name, f"must be 0-{maximum_bps / 100:g}%")
+        return bps
+    if not given(data, bps_name) and default is not None:
+        return default
+    if not given(data, bps_name):
+        raise FieldError(bps_name, f"missing (or give {percent_name})")
+    return int_field(data, bps_name, minimum=0, maximum=maximum_bps)
+
+
+def ids_field(data: dict[str, Any], name: str) -> list[int]:
+    value = data.get(name, [])
+    if isinstance(value, str):  # a form's "1, 2"
+        value = [part.strip() for part in value.replace(",", " ").split()]
+        if not all(part.isdigit() for part in value):
+            raise FieldError(name, "ids separated by commas, e.g. 1, 2")
+        value = [int(part) for part in value]
+    if not isinstance(value, list) or len(value) > 100:
+        raise FieldError(name, "a list of up to 100 ids")
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 2**31:
+            raise FieldError(name, "ids are whole numbers above zero")
+    return value
+
+
+def optional_text(data: dict[str, Any], name: str, *, max_length: int) -> str | None:
+    """A text field to change, or None when not given."""
+    if data.get(name) is None:
+        return None
+    return text_field(data, name, max_length=max_length, allow_empty=True)
+
+
+# --- stores ---
+
+STORE_FIELDS = {"owner_openid", "name", "description", "cover_url"}
+PRODUCT_FIELDS = {
+    "store_id",
+    "name",
+    "description",
+    "image_url",
+    "price",
+    "stock",
+    "group_price",
+    "group_size",
+    "group_hours",
+}
+
+
+def store_json(store: Store, owner_openid: str, products: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": store.id,
+        "name": store.name,
+        "owner_openid": owner_openid,
+        "description": store.description,
+        "cover_url": store.cover_url,
+        "created_at": store.created_at.isoformat(),
+    }
+    if products is not None:
+        out["products"] = products
+    return out
+
+
+def product_json(listing: stores.Listing) -> dict[str, Any]:
+    product = listing.product
+    return {
+        "id": product.id,
+        "store_id": product.store_id,
+        "store_name": listing.store.name,
+        "name": product.name,
+        "description": product.description,
+        "image_url": product.image_url,
+        "price_fen": product.price_fen,
+        "stock": listing.stock,
+        "supplier_product_id": product.supplier_product_id,
+        "group_price_fen": product.group_price_fen,
+        "group_size": product.group_size,
+        "group_hours": product.group_hours,
+    }
+
+
+async def _owners(session: Any, fan_ids: set[int]) -> dict[int, str]:
+    return await stores.owner_openids(session, fan_ids)
+
+
+async def _store_list(session: Any) -> list[dict[str, Any]]:
+    summaries = await stores.all_stores(session)
+    owners = await _owners(session, {s.store.owner_fan_id for s in summaries})
+    return [
+        store_json(s.store, owners.get(s.store.owner_fan_id, ""), s.products) for s in summaries
+    ]
+
+
+async def list_stores(request: web.Request) -> web.Response:
+    async with reading(request) as session:
+        return web.json_response({"stores": await _store_list(session)})
+
+
+async def create_store(request: web.Request) -> web.Response:
+    data = await body(request, STORE_FIELDS)
+    owner = text_field(data, "owner_openid", max_length=64)
+    name = text_field(data, "name", max_length=stores.MAX_NAME)
+    description = text_field(data, "description", max_length=500, default="", allow_empty=True)
+    cover_url = text_field(data, "cover_url", max_length=500, default="", allow_empty=True)
+    async with transaction(request) as session:
+        store = await stores.create_store(
+            session,
+            owner_openid=owner,
+            name=name,
+            description=description,
+            cover_url=cover_url,
+            now=clock_now(request),
+        )
+        return web.json_response({"store": store_json(store, owner, 0)}, status=201)
+
+
+async def edit_store(request: web.Request) -> web.Response:
+    store_id = path_id(request)
+    data = await body(request, STORE_FIELDS - {"owner_openid"})
+    name = data.get("name")
+    if name is not None:
+        name = text_field(data, "name", max_length=stores.MAX_NAME)
+    async with transaction(request) as session:
+        store = await stores.update_store(
+            session,
+            store_id,
+            name=name,
+            description=optional_text(data, "description", max_length=500),
+            cover_url=optional_text(data, "cover_url", max_length=500),
+        )
+        owner = (await _owners(session, {store.owner_fan_id})).get(store.owner_fan_id, "")
+        return web.json_response({"store": store_json(store, owner)})
+
+
+# --- products ---
+
+
+def _group(data: dict[str, Any]) -> stores.GroupTerms | None:
+    if not given(data, "group_price"):
+        for name in ("group_size", "group_hours"):
+            if given(data, name):
+                raise FieldError("group_price", f"missing (needed with {name})")
+        return None
+    price = yuan_field(data, "group_price")
+    if not given(data, "group_size"):
+        raise FieldError("group_size", "missing (needed with group_price)")
+    size = int_field(data, "group_size", minimum=2, maximum=stores.MAX_GROUP_SIZE)
+    hours = 24
+    if given(data, "group_hours"):
+        hours = int_field(data, "group_hours", minimum=1, maximum=stores.MAX_GROUP_HOURS)
+    return stores.GroupTerms(price, size, hours)
+
+
+async def list_products(request: web.Request) -> web.Response:
+    raw = request.query.get("store_id")
+    if raw is not None and (not raw.isdigit() or not 0 < int(raw) < 2**31):
+        raise FieldError("store_id", "an id is a number")
+    async with reading(request) as session:
+        listings = await stores.products_of(session, int(raw) if raw else None)
+        return web.json_response({"products": [product_json(item) for item in listings]})
+
+
+async def create_product(request: web.Request) -> web.Response:
+    data = await body(request, PRODUCT_FIELDS)
+    store_id = int_field(data, "store_id", minimum=1, maximum=2**31 - 1)
+    name = text_field(data, "name", max_length=stores.MAX_NAME)
+    price = yuan_field(data, "price")
+    stock = int_field(data, "stock", minimum=0, maximum=stores.MAX_STOCK)
+    group = _group(data)
+    description = text_field(data, "description", max_length=500, default="", allow_empty=True)
+    image_url = text_field(data, "image_url", max_length=500, default="", allow_empty=True)
+    async with transaction(request) as session:
+        listing = await stores.create_product(
+            session,
+            store_id=store_id,
+            name=name,
+            price=price,
+            stock=stock,
+            description=description,
+            image_url=image_url,
+            group=group,
+            now=clock_now(request),
+        )
+        return web.json_response({"product": product_json(listing)}, status=201)
+
+
+async def edit_product(request: web.Request) -> web.Response:
+    product_id = path_id(request)
+    data = await body(request, PRODUCT_FIELDS - {"store_id"})
+    name = text_field(data, "name", max_length=stores.MAX_NAME) if given(data, "name") else None
+    price = yuan_field(data, "price") if given(data, "price") else None
+    stock = (
+        int_field(data, "stock", minimum=0, maximum=stores.MAX_STOCK)
+        if given(data, "stock")
+        else None
+    )
+    group = _group(data)
+    # An explicit null group price takes the product out of group buying.
+    clear_group = "group_price" in data and data["group_price"] is None
+    async with transaction(request) as session:
+        listing = await stores.update_product(
+            session,
+            product_id,
+            name=name,
+            description=optional_text(data, "description", max_length=500),
+            image_url=optional_text(data, "image_url", max_length=500),
+            price=price,
+            stock=stock,
+            group=group,
+            clear_group=clear_group,
+        )
+        return web.json_response({"product": product_json(listing)})
+
+
+async def body(request: web.Request, allowed: set[str]) -> dict[str, Any]:
+    """The JSON object, refusing fields this endpoint doesn't know (a typo changes nothing)."""
+    data = await read_json(request)
+    no_other_fields(data, allowed)
+    return data
+
+
+async def page(request: web.Request) -> web.Response:
+    async with reading(request) as session:
+        store_list = await _store_list(session)
+        products = [product_json(item) for item in await stores.products_of(session)]
+    return render(
+        request, "admin/stores.html", active="stores", stores=store_list, products=products
+    )
+
+
+def setup(admin: web.Application) -> None:
+    admin.router.add_get("/stores", page)
+    admin.router.add_get("/api/stores", list_stores)
+    admin.router.add_post("/api/stores", create_store)
+    admin.router.add_patch("/api/stores/{id}", edit_store)
+    admin.router.add_get("/api/products", list_products)
+    admin.router.add_post("/api/products", create_product)
+    admin.router.add_patch("/api/products/{id}", edit_product)

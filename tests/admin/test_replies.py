@@ -1,0 +1,138 @@
+"""The welcome and default replies: edited in the admin, answered through the signed webhook."""
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from botstore.config import Config
+from botstore.console.client import Emulator
+from botstore.models import AccountSetting
+from botstore.wechat import NewsReply
+from tests.helpers import count
+
+API = "/admin/api/replies"
+BUILT_IN_WELCOME = "Welcome to botstore! Your wallet is ready."
+BUILT_IN_DEFAULT = 'Sorry, I don\'t know "fly me". Send "help" for the commands.'
+
+
+@pytest.fixture
+def auth(config: Config) -> dict[str, str]:
+    return {"Authorization": f"Bearer {config.admin.token}"}
+
+
+async def test_built_in_replies_answer_until_the_merchant_sets_their_own(
+    client: TestClient, auth: dict[str, str], wechat: Emulator
+) -> None:
+    welcome = await wechat.event("subscribe", fan="o_new")
+    assert welcome.content.startswith(BUILT_IN_WELCOME)
+    assert (await wechat.say("fly me", fan="o_new")).content == BUILT_IN_DEFAULT
+    listed = await (await client.get(API, headers=auth)).json()
+    assert [(item["name"], item["reply"]) for item in listed["replies"]] == [
+        ("welcome", None),
+        ("default_reply", None),
+    ]
+
+
+async def test_the_welcome_reply_is_the_merchants_once_set(
+    client: TestClient, auth: dict[str, str], wechat: Emulator, sessions
+) -> None:
+    body = {"reply_type": "text", "content": "Hello {{ openid }}, welcome to Tea House"}
+    response = await client.put(f"{API}/welcome", json=body, headers=auth)
+    assert response.status == 200
+    assert (await response.json())["reply"] == body
+
+    assert (await wechat.event("subscribe", fan="o_w")).content == (
+        "Hello o_w, welcome to Tea House"
+    )
+    # The default reply is still the built-in one.
+    assert (await wechat.say("fly me", fan="o_w")).content == BUILT_IN_DEFAULT
+
+    response = await client.delete(f"{API}/welcome", headers=auth)
+    assert (await response.json())["cleared"] is True
+    assert (await wechat.event("subscribe", fan="o_w2")).content.startswith(BUILT_IN_WELCOME)
+    assert await count(sessions, AccountSetting) == 0
+
+
+async def test_a_news_welcome(client: TestClient, auth: dict[str, str], wechat: Emulator) -> None:
+    body = {"reply_type": "news", "title": "Welcome!", "url": "https://example.com/tour"}
+    assert (await client.put(f"{API}/welcome", json=body, headers=auth)).status == 200
+    reply = (await wechat.event("subscribe", fan="o_n")).reply.reply
+    assert isinstance(reply, NewsReply)
+    assert (reply.articles[0].title, reply.articles[0].url) == (
+        "Welcome!",
+        "https://example.com/tour",
+    )
+
+
+async def test_the_default_reply_answers_unknown_text_only(
+    client: TestClient, auth: dict[str, str], wechat: Emulator
+) -> None:
+    body = {"content": "We did not get “{{ text }}”. Try help."}
+    assert (await client.put(f"{API}/default_reply", json=body, headers=auth)).status == 200
+    assert (await wechat.say("fly me", fan="o_d")).content == "We did not get “fly me”. Try help."
+    assert (await wechat.say("balance", fan="o_d")).content == "Your balance: ¥0.00"
+    # The welcome is untouched.
+    assert (await wechat.event("subscribe", fan="o_d")).content.startswith(BUILT_IN_WELCOME)
+
+
+async def test_a_template_that_fails_at_run_time_falls_back_to_the_built_in_reply(
+    client: TestClient, auth: dict[str, str], wechat: Emulator
+) -> None:
+    body = {"content": "{{ 1 / 0 }}"}
+    assert (await client.put(f"{API}/default_reply", json=body, headers=auth)).status == 200
+    assert (await wechat.say("fly me", fan="o_f")).content == BUILT_IN_DEFAULT
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"reply_type": "text", "content": ""}, "content: a text reply needs its text"),
+        ({"reply_type": "news", "title": " "}, "title: a news card needs a title"),
+        ({"reply_type": "voice"}, "reply_type: must be one of text, news"),
+        ({"content": "x" * 2001}, "content: at most 2000 characters"),
+        ({"reply_type": "news", "title": "x" * 201}, "title: at most 200 characters"),
+        (
+            {"content": "{% if %}"},
+            "content: template error on line 1: Expected an expression, got 'end of statement block'",
+        ),
+        ({"content": 3}, "content: must be a string"),
+        ({"content": "hi", "extra": 1}, "extra: unknown field"),
+    ],
+)
+async def test_bad_replies_are_refused_and_change_nothing(
+    client: TestClient, auth: dict[str, str], wechat: Emulator, sessions, body: dict, error: str
+) -> None:
+    response = await client.put(f"{API}/welcome", json=body, headers=auth)
+    assert response.status == 400
+    assert (await response.json())["error"] == error
+    assert await count(sessions, AccountSetting) == 0
+    assert (await wechat.event("subscribe", fan="o_b")).content.startswith(BUILT_IN_WELCOME)
+
+
+async def test_unknown_reply_names_are_404(client: TestClient, auth: dict[str, str]) -> None:
+    for method in ("PUT", "DELETE"):
+        response = await client.request(
+            method, f"{API}/goodbye", json={"content": "x"}, headers=auth
+        )
+        assert response.status == 404
+
+
+async def test_preview_renders_and_reports_errors(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    body = {"content": "Hi {{ nickname }}: {{ text }}", "text": "what?"}
+    response = await client.post(f"{API}/default_reply/preview", json=body, headers=auth)
+    assert (await response.json())["reply"] == {"type": "text", "content": "Hi Sample Fan: what?"}
+    response = await client.post(
+        f"{API}/welcome/preview", json={"content": "{{ 1 / 0 }}"}, headers=auth
+    )
+    assert response.status == 400
+    assert (await response.json())["error"] == (
+        "content: template error: ZeroDivisionError: division by zero"
+    )
+
+
+async def test_the_page_shows_both_replies(client: TestClient, auth: dict[str, str]) -> None:
+    await client.put(f"{API}/welcome", json={"content": "<hello>"}, headers=auth)
+    html = await (await client.get("/admin/replies", headers=auth)).text()
+    assert "Welcome reply" in html and "Default reply" in html
+    assert "&lt;hello&gt;" in html
