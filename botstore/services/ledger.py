@@ -4,18 +4,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.errors import InsufficientFunds
 from botstore.models import Account, AccountKind, LedgerEntry, LedgerTransaction
+from botstore.services.bulk import BulkWriter
 
 
 @dataclass(frozen=True, slots=True)
 class Leg:
     account_id: int
     amount_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """One transaction of a batch for `transfer_many`."""
+
+    key: str
+    kind: str
+    created_at: datetime
+    legs: tuple[tuple[int, int], ...]  # (account id, amount fen), summing to zero
 
 
 class UnbalancedTransaction(ValueError):
@@ -78,6 +89,72 @@ async def _apply(session: AsyncSession, leg: Leg) -> None:
     if result.rowcount != 1:
         balance = await balance_of(session, leg.account_id)
         raise InsufficientFunds(leg.account_id, -leg.amount_fen, balance)
+
+
+async def transfer_many(writer: BulkWriter, movements: Sequence[Movement]) -> list[int]:
+    """Apply many balanced movements at once, set-wise; their transaction ids, in order.
+
+    `transfer`'s rows and invariants for batch jobs: unique keys (a key seen before fails the
+    whole batch, so callers must lock what they pay: a repeat there is a bug, not a retry),
+    entries summing to zero per transaction, debits only from accounts that can cover them
+    (InsufficientFunds names the first that can't, and the caller rolls back), account rows
+    updated in id order like every writer.
+    """
+    if not movements:
+        return []
+    for movement in movements:
+        if sum(amount for _, amount in movement.legs) != 0:
+            raise UnbalancedTransaction(f"{movement.kind}: {movement.key}")
+    transactions = LedgerTransaction.__table__  # type: ignore[attr-defined]
+    # RETURNING the key as well: rows may come back in any order (SQLite can't promise one, and
+    # asking SQLAlchemy to sort them makes it insert row by row).
+    result = await writer.conn.execute(
+        insert(transactions).returning(transactions.c.key, transactions.c.id),
+        [
+            {"key": m.key, "kind": m.kind, "memo": "", "created_at": m.created_at}
+            for m in movements
+        ],
+    )
+    by_key = {row[0]: row[1] for row in result}
+    ids = [by_key[m.key] for m in movements]
+    entries = []
+    deltas: dict[int, int] = {}
+    for txn_id, movement in zip(ids, movements, strict=True):
+        created_at = writer.when(movement.created_at)
+        for account_id, amount in movement.legs:
+            entries.append((txn_id, account_id, amount, movement.kind, created_at))
+            deltas[account_id] = deltas.get(account_id, 0) + amount
+    await writer.insert(
+        "ledger_entry",
+        ("transaction_id", "account_id", "amount_fen", "kind", "created_at"),
+        entries,
+    )
+    accounts = Account.__table__  # type: ignore[attr-defined]
+    credits: list[tuple[int, int]] = []
+    add, account = writer.marks(2)
+    credit = f"UPDATE account SET balance_fen = balance_fen + {add} WHERE id = {account}"
+    for account_id, delta in sorted(deltas.items()):
+        if delta >= 0:
+            if delta:
+                credits.append((delta, account_id))
+            continue
+        # Credits to lower ids go first, keeping the id order of row locks.
+        if credits:
+            await writer.conn.exec_driver_sql(credit, credits)
+            credits = []
+        debited = await writer.conn.execute(
+            update(accounts)
+            .where(
+                accounts.c.id == account_id,
+                (accounts.c.balance_fen >= -delta) | (accounts.c.kind == AccountKind.OUTSIDE),
+            )
+            .values(balance_fen=accounts.c.balance_fen + delta)
+        )
+        if debited.rowcount != 1:
+            raise InsufficientFunds(account_id, -delta)
+    if credits:
+        await writer.conn.exec_driver_sql(credit, credits)
+    return ids
 
 
 async def balance_of(session: AsyncSession, account_id: int) -> int:

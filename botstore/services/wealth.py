@@ -23,22 +23,26 @@ Exactly once: each period is one ledger transaction keyed `payout:<holding>:<per
 transaction; PostgreSQL runs lock the holdings they take (SKIP LOCKED), SQLite's immediate
 transactions queue. `pay_due` and `mature_due` work one batch per call, so a run that dies loses
 at most its open batch and the next run pays the rest. Batches post their ledger rows with
-set-oriented statements (see `_post`) rather than one `ledger.transfer` per payout: the same
-rows and invariants, at a hundred thousand payouts in seconds.
+set-oriented statements (`ledger.transfer_many`) rather than one `ledger.transfer` per payout:
+the same rows and invariants, at a hundred thousand payouts in seconds.
 """
 
-import functools
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, func, insert, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.errors import BelowMinimum, NotFound, QuotaExceeded
+from botstore.errors import (
+    BadArgument,
+    BelowMinimum,
+    InsufficientFunds,
+    NotFound,
+    QuotaExceeded,
+)
 from botstore.models import (
     Account,
     AccountKind,
@@ -46,11 +50,11 @@ from botstore.models import (
     Holding,
     HoldingStatus,
     LedgerTransaction,
-    UTCDateTime,
     WealthProduct,
 )
-from botstore.money import Fen
+from botstore.money import Fen, format_yuan
 from botstore.services import ledger, messages, wallet
+from botstore.services.bulk import BulkWriter
 
 YEAR_BPS = 10_000 * 365
 INVEST = "invest"
@@ -184,6 +188,195 @@ async def products(session: AsyncSession) -> list[ProductLine]:
     return [ProductLine(p, p.total_quota_fen - p.sold_fen) for p in rows.all()]
 
 
+# --- the merchant admin: opening and editing products ---
+
+MAX_RATE_BPS = 10_000  # 100% a year
+MAX_TERM_DAYS = 3650
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """What the admin sets on a product; fen amounts, basis points, days."""
+
+    name: str
+    rate_bps: int
+    term_days: int
+    interval_days: int
+    min_fen: int
+    per_fan_quota_fen: int
+    total_quota_fen: int
+    commission_bps: int
+
+
+def check_terms(terms: Terms) -> Terms:
+    """The terms, cleaned, or BadArgument naming the first wrong field."""
+    name = " ".join(terms.name.split())
+    if not 1 <= len(name) <= 60 or not name.isprintable():
+        raise BadArgument("name", terms.name[:60], "1-60 printable characters")
+    if not 0 <= terms.rate_bps <= MAX_RATE_BPS:
+        raise BadArgument("rate_bps", str(terms.rate_bps), f"0-{MAX_RATE_BPS} basis points a year")
+    if not 1 <= terms.term_days <= MAX_TERM_DAYS:
+        raise BadArgument("term_days", str(terms.term_days), f"1-{MAX_TERM_DAYS} days")
+    if not 1 <= terms.interval_days <= terms.term_days:
+        raise BadArgument("interval_days", str(terms.interval_days), "1 day up to the term")
+    if terms.term_days % terms.interval_days:
+        raise BadArgument(
+            "interval_days", str(terms.interval_days), "the term must be a multiple of it"
+        )
+    if terms.min_fen <= 0:
+        raise BadArgument("minimum", str(terms.min_fen), "must be more than zero")
+    if terms.per_fan_quota_fen < terms.min_fen:
+        raise BadArgument("per_fan_quota", str(terms.per_fan_quota_fen), "below the minimum")
+    if terms.total_quota_fen < terms.per_fan_quota_fen:
+        raise BadArgument("total_quota", str(terms.total_quota_fen), "below the per-fan quota")
+    if not 0 <= terms.commission_bps <= 10_000:
+        raise BadArgument("commission_bps", str(terms.commission_bps), "0-10000 basis points")
+    return replace(terms, name=name)
+
+
+async def reserve_shortfall(session: AsyncSession, product: WealthProduct) -> int:
+    """What the fund lacks to pay everything it may owe: the open holdings' principal and
+    unpaid dividends and commission (on their own, copied terms), plus the reserve the unsold
+    quota needs on the product's current terms. Zero when it holds enough."""
+    holdings = await session.exec(
+        select(Holding).where(
+            Holding.product_id == product.id, Holding.status == HoldingStatus.ACTIVE
+        )
+    )
+    owed = 0
+    for holding in holdings.all():
+        days = holding.periods * holding.interval_days
+        dividends = cumulative_dividend(holding.principal_fen, holding.rate_bps, days)
+        commission = dividends * holding.commission_bps // 10_000
+        owed += holding.principal_fen + dividends - holding.paid_fen
+        owed += commission - holding.commission_fen
+    unsold = replace_quota(product, product.total_quota_fen - product.sold_fen)
+    owed += reserve_for(unsold)
+    balance = await ledger.balance_of(session, product.fund_account_id)
+    return max(owed - balance, 0)
+
+
+def replace_quota(product: WealthProduct, quota_fen: int) -> WealthProduct:
+    # A detached copy for reserve_for: the quota still for sale, on the current terms.
+    return WealthProduct(
+        name=product.name,
+        rate_bps=product.rate_bps,
+        term_days=product.term_days,
+        interval_days=product.interval_days,
+        min_fen=product.min_fen,
+        per_fan_quota_fen=product.per_fan_quota_fen,
+        total_quota_fen=quota_fen,
+        fund_account_id=product.fund_account_id,
+        agency_name=product.agency_name,
+        agency_account_id=product.agency_account_id,
+        commission_bps=product.commission_bps,
+    )
+
+
+async def _top_up(
+    session: AsyncSession, product: WealthProduct, *, key: str, now: datetime
+) -> int:
+    shortfall = await reserve_shortfall(session, product)
+    if shortfall:
+        await fund_product(session, product, amount_fen=shortfall, key=key, now=now)
+    return shortfall
+
+
+async def open_product(
+    session: AsyncSession, terms: Terms, *, agency_name: str, key: str, now: datetime
+) -> WealthProduct:
+    """A new product whose fund the issuer pre-funds from outside with the reserve its whole
+    quota needs, in the same transaction (as the seeder does)."""
+    terms = check_terms(terms)
+    agency = " ".join(agency_name.split())
+    if not 1 <= len(agency) <= 60 or not agency.isprintable():
+        raise BadArgument("agency", agency_name[:60], "1-60 printable characters")
+    product = await create_product(
+        session,
+        name=terms.name,
+        rate_bps=terms.rate_bps,
+        term_days=terms.term_days,
+        interval_days=terms.interval_days,
+        min_fen=terms.min_fen,
+        per_fan_quota_fen=terms.per_fan_quota_fen,
+        total_quota_fen=terms.total_quota_fen,
+        commission_bps=terms.commission_bps,
+        agency_name=agency,
+        now=now,
+    )
+    await _top_up(session, product, key=key, now=now)
+    return product
+
+
+async def edit_product(
+    session: AsyncSession,
+    product_id: int,
+    terms: Terms,
+    *,
+    enabled: bool,
+    key: str,
+    now: datetime,
+) -> tuple[WealthProduct, int]:
+    """New terms for new investments only: a holding copied its rate, commission, interval and
+    periods when bought, so nothing a fan already holds changes. The total quota can't drop
+    below what is sold. When the new terms need a larger reserve, the issuer tops the fund up
+    from outside in the same transaction; (the product, the top-up in fen)."""
+    product = await session.get(WealthProduct, product_id, populate_existing=True)
+    if product is None:
+        raise NotFound("wealth product", product_id)
+    terms = check_terms(terms)
+    sold = product.sold_fen
+    if terms.total_quota_fen < sold:
+        raise BadArgument(
+            "total_quota", str(terms.total_quota_fen), f"below what is sold (¥{format_yuan(sold)})"
+        )
+    product.name = terms.name
+    product.rate_bps = terms.rate_bps
+    product.term_days = terms.term_days
+    product.interval_days = terms.interval_days
+    product.min_fen = terms.min_fen
+    product.per_fan_quota_fen = terms.per_fan_quota_fen
+    product.total_quota_fen = terms.total_quota_fen
+    product.commission_bps = terms.commission_bps
+    product.enabled = enabled
+    session.add(product)
+    await session.flush()
+    return product, await _top_up(session, product, key=key, now=now)
+
+
+async def set_enabled(session: AsyncSession, product_id: int, *, enabled: bool) -> WealthProduct:
+    """Stop (or resume) selling a product; its holdings keep paying either way."""
+    product = await session.get(WealthProduct, product_id)
+    if product is None:
+        raise NotFound("wealth product", product_id)
+    product.enabled = enabled
+    session.add(product)
+    await session.flush()
+    return product
+
+
+async def all_products(
+    session: AsyncSession, *, product_id: int | None = None
+) -> list[tuple[WealthProduct, int, int]]:
+    """Every product (or one), on sale or not, with its open holdings and its fund's balance."""
+    statement = select(WealthProduct).order_by(col(WealthProduct.id))
+    if product_id is not None:
+        statement = statement.where(WealthProduct.id == product_id)
+    rows = await session.exec(statement.execution_options(populate_existing=True))
+    out = []
+    for product in rows.all():
+        holders = (
+            await session.exec(
+                select(func.count()).where(
+                    Holding.product_id == product.id, Holding.status == HoldingStatus.ACTIVE
+                )
+            )
+        ).one()
+        balance = await ledger.balance_of(session, product.fund_account_id)
+        out.append((product, int(holders), balance))
+    return out
+
+
 # --- buying ---
 
 
@@ -299,14 +492,6 @@ async def holdings(session: AsyncSession, fan: Fan) -> list[HoldingLine]:
 # --- the scheduler's work: dividends and maturity ---
 
 
-@dataclass(frozen=True, slots=True)
-class _Movement:
-    key: str
-    kind: str
-    created_at: datetime
-    legs: tuple[tuple[int, int], ...]  # (account id, amount fen), summing to zero
-
-
 async def pay_due(
     session: AsyncSession,
     *,
@@ -356,7 +541,7 @@ async def pay_due(
     if conn.dialect.name == "postgresql":
         statement = statement.with_for_update(of=Holding.__table__, skip_locked=True)  # type: ignore[attr-defined]
     rows = (await conn.execute(statement)).all()
-    movements: list[_Movement] = []
+    movements: list[ledger.Movement] = []
     payouts: list[dict[str, Any]] = []
     progress: list[dict[str, Any]] = []
     pending: list[tuple[str, dict[str, Any]]] = []  # notifications to render
@@ -390,7 +575,7 @@ async def pay_due(
                 if commission:
                     legs.append((row.agency_account_id, commission))
                 movements.append(
-                    _Movement(f"payout:{row.id}:{period}", DIVIDEND, due_at, tuple(legs))
+                    ledger.Movement(f"payout:{row.id}:{period}", DIVIDEND, due_at, tuple(legs))
                 )
             if amount:
                 context = {
@@ -421,18 +606,18 @@ async def pay_due(
         )
     if not rows:
         return 0
-    raw = _Raw(conn)
+    writer = BulkWriter(conn)
     notices = [
         _notice(openid, render("notifications/dividend.txt", context), DIVIDEND, now)
         for openid, context in pending
     ]
     try:
-        ids = await _post(raw, movements)
-    except _Short as short:
-        raise FundExhausted(funds.get(short.account_id, set())) from None
+        ids = await ledger.transfer_many(writer, movements)
+    except InsufficientFunds as short:
+        raise FundExhausted(funds.get(short.details["account_id"], set())) from None
     by_key = dict(zip((m.key for m in movements), ids, strict=True))
-    when = raw.when
-    await raw.insert(
+    when = writer.when
+    await writer.insert(
         "payout",
         (
             "holding_id",
@@ -456,7 +641,7 @@ async def pay_due(
             for p in payouts
         ],
     )
-    await raw.update(
+    await writer.update(
         "holding",
         ("next_period", "next_due_at", "paid_fen", "commission_fen"),
         [
@@ -470,7 +655,7 @@ async def pay_due(
             for p in progress
         ],
     )
-    await raw.insert_notices(notices)
+    await messages.send_many_to_outbox(writer, notices)
     return len(payouts)
 
 
@@ -500,7 +685,7 @@ async def mature_due(session: AsyncSession, *, now: datetime, limit: int, render
     if not rows:
         return 0
     movements = [
-        _Movement(
+        ledger.Movement(
             f"maturity:{row.id}",
             MATURITY,
             row.matures_at,
@@ -511,16 +696,17 @@ async def mature_due(session: AsyncSession, *, now: datetime, limit: int, render
         )
         for row in rows
     ]
-    raw = _Raw(conn)
+    writer = BulkWriter(conn)
     try:
-        await _post(raw, movements)
-    except _Short as short:
-        products = {row.product_id for row in rows if row.fund_account_id == short.account_id}
+        await ledger.transfer_many(writer, movements)
+    except InsufficientFunds as short:
+        account_id = short.details["account_id"]
+        products = {row.product_id for row in rows if row.fund_account_id == account_id}
         raise FundExhausted(products) from None
-    await raw.update(
+    await writer.update(
         "holding",
         ("status", "closed_at"),
-        [(HoldingStatus.MATURED, raw.when(row.matures_at), row.id) for row in rows],
+        [(HoldingStatus.MATURED, writer.when(row.matures_at), row.id) for row in rows],
     )
     notices = [
         _notice(
@@ -540,7 +726,7 @@ async def mature_due(session: AsyncSession, *, now: datetime, limit: int, render
         )
         for row in rows
     ]
-    await raw.insert_notices(notices)
+    await messages.send_many_to_outbox(writer, notices)
     return len(rows)
 
 
@@ -566,127 +752,5 @@ async def next_maturity_due(session: AsyncSession, *, after: datetime) -> dateti
     ).one()
 
 
-def _notice(openid: str, text: str, reason: str, now: datetime) -> dict[str, Any]:
-    payload = messages.text_message(openid, text)
-    return {"openid": openid, "payload": payload, "reason": reason, "created_at": now}
-
-
-class _Short(Exception):
-    def __init__(self, account_id: int) -> None:
-        self.account_id = account_id
-
-
-class _Raw:
-    """Executemany straight to the driver, each value converted once by its column's own type.
-
-    At a hundred thousand rows SQLAlchemy's per-row parameter processing costs more than the
-    database's work; the rows and their formats are the same.
-    """
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self.conn = conn
-        self.qmark = conn.dialect.paramstyle == "qmark"
-        to_datetime = UTCDateTime()._cached_bind_processor(conn.dialect)
-        self._datetime = functools.lru_cache(maxsize=4096)(to_datetime or (lambda v: v))
-        self.json = JSON()._cached_bind_processor(conn.dialect) or (lambda v: v)
-
-    def when(self, value: datetime | None) -> Any:
-        return None if value is None else self._datetime(value)
-
-    def _marks(self, count: int, start: int = 1) -> list[str]:
-        if self.qmark:
-            return ["?"] * count
-        return [f"${index}" for index in range(start, start + count)]
-
-    async def insert(
-        self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
-    ) -> None:
-        if rows:
-            marks = ", ".join(self._marks(len(columns)))
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
-            await self.conn.exec_driver_sql(sql, rows)
-
-    async def update(
-        self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
-    ) -> None:
-        """Set `columns` by id; each row is the values, then the id."""
-        if rows:
-            marks = self._marks(len(columns) + 1)
-            sets = ", ".join(
-                f"{column} = {mark}" for column, mark in zip(columns, marks, strict=False)
-            )
-            sql = f"UPDATE {table} SET {sets} WHERE id = {marks[-1]}"
-            await self.conn.exec_driver_sql(sql, rows)
-
-    async def credit(self, rows: list[tuple[int, int]]) -> None:
-        """Add (amount, account id) to balances."""
-        if rows:
-            add, account = self._marks(2)
-            sql = f"UPDATE account SET balance_fen = balance_fen + {add} WHERE id = {account}"
-            await self.conn.exec_driver_sql(sql, rows)
-
-    async def insert_notices(self, notices: list[dict[str, Any]]) -> None:
-        await self.insert(
-            "outbox_message",
-            ("openid", "payload", "reason", "created_at"),
-            [
-                (n["openid"], self.json(n["payload"]), n["reason"], self.when(n["created_at"]))
-                for n in notices
-            ],
-        )
-
-
-async def _post(raw: _Raw, movements: Sequence[_Movement]) -> list[int]:
-    """Write many balanced movements at once: ledger.transfer's rows, set-wise.
-
-    The same invariants: unique keys (a key seen before fails the batch: holdings are locked,
-    so that would be a bug, not a retry), entries summing to zero per transaction, debits only
-    from accounts that can cover them, account rows updated in id order like every writer.
-    """
-    if not movements:
-        return []
-    for movement in movements:
-        if sum(amount for _, amount in movement.legs) != 0:
-            raise ledger.UnbalancedTransaction(f"{movement.kind}: {movement.key}")
-    transactions = LedgerTransaction.__table__  # type: ignore[attr-defined]
-    # RETURNING the key as well: rows may come back in any order (SQLite can't promise one, and
-    # asking SQLAlchemy to sort them makes it insert row by row).
-    result = await raw.conn.execute(
-        insert(transactions).returning(transactions.c.key, transactions.c.id),
-        [
-            {"key": m.key, "kind": m.kind, "memo": "", "created_at": m.created_at}
-            for m in movements
-        ],
-    )
-    by_key = {row[0]: row[1] for row in result}
-    ids = [by_key[m.key] for m in movements]
-    entries = []
-    deltas: dict[int, int] = {}
-    for txn_id, movement in zip(ids, movements, strict=True):
-        created_at = raw.when(movement.created_at)
-        for account_id, amount in movement.legs:
-            entries.append((txn_id, account_id, amount, movement.kind, created_at))
-            deltas[account_id] = deltas.get(account_id, 0) + amount
-    await raw.insert(
-        "ledger_entry",
-        ("transaction_id", "account_id", "amount_fen", "kind", "created_at"),
-        entries,
-    )
-    accounts = Account.__table__  # type: ignore[attr-defined]
-    credits: list[tuple[int, int]] = []
-    for account_id, delta in sorted(deltas.items()):
-        if delta >= 0:
-            if delta:
-                credits.append((delta, account_id))
-            continue
-        await raw.credit(credits)
-        credits = []
-        debited = await raw.conn.execute(
-            update(accounts)
-            .where(accounts.c.id == account_id, accounts.c.balance_fen >= -delta)
-            .values(balance_fen=accounts.c.balance_fen + delta)
-        )
-        if debited.rowcount != 1:
-            raise _Short(account_id)
-    await raw.credit(credits)
-    return ids
+def _notice(openid: str, text: str, reason: str, now: datetime) -> messages.Notice:
+    return messages.Notice(openid, messages.text_message(openid, text), reason, now)

@@ -11,6 +11,7 @@ from sqlmodel import select
 from botstore.errors import InsufficientFunds
 from botstore.models import Account, AccountKind, LedgerEntry
 from botstore.services import fans, ledger
+from botstore.services.bulk import BulkWriter
 from botstore.services.ledger import Leg, UnbalancedTransaction
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -90,3 +91,57 @@ async def test_concurrent_spends_never_overdraw(database) -> None:
     async with database() as session:
         assert await ledger.balance_of(session, wallet) == 100
         assert await ledger.imbalance(session) == 0
+
+
+async def transfer_many(database, movements: list[ledger.Movement]) -> list[int]:
+    async with database() as session, session.begin():
+        writer = BulkWriter(await session.connection())
+        return await ledger.transfer_many(writer, movements)
+
+
+async def test_transfer_many_writes_what_transfer_would(database) -> None:
+    wallet, outside = await wallet_and_outside(database)
+    ids = await transfer_many(
+        database,
+        [
+            ledger.Movement("m1", "test", NOW, ((outside, -700), (wallet, 700))),
+            ledger.Movement("m2", "test", NOW, ((wallet, -200), (outside, 200))),
+        ],
+    )
+    async with database() as session:
+        assert await ledger.balance_of(session, wallet) == 500
+        entries = (await session.exec(select(LedgerEntry).order_by(LedgerEntry.id))).all()
+        assert [(e.transaction_id, e.account_id, e.amount_fen) for e in entries] == [
+            (ids[0], outside, -700),
+            (ids[0], wallet, 700),
+            (ids[1], wallet, -200),
+            (ids[1], outside, 200),
+        ]
+
+
+async def test_transfer_many_refuses_an_overdraft_naming_the_account(database) -> None:
+    wallet, outside = await wallet_and_outside(database)
+    with pytest.raises(InsufficientFunds) as refused:
+        await transfer_many(
+            database, [ledger.Movement("m1", "test", NOW, ((wallet, -1), (outside, 1)))]
+        )
+    assert refused.value.details["account_id"] == wallet
+    async with database() as session:
+        assert await ledger.imbalance(session) == 0
+        assert (await session.exec(select(func.count()).select_from(LedgerEntry))).one() == 0
+
+
+async def test_transfer_many_refuses_unbalanced_movements_and_repeated_keys(database) -> None:
+    wallet, outside = await wallet_and_outside(database)
+    with pytest.raises(UnbalancedTransaction):
+        await transfer_many(
+            database, [ledger.Movement("m1", "test", NOW, ((outside, -2), (wallet, 1)))]
+        )
+    await move(database, "seen", [Leg(outside, -5), Leg(wallet, 5)])
+    # A batch's keys are fresh by construction (its rows are locked): a repeat is a bug.
+    with pytest.raises(IntegrityError):
+        await transfer_many(
+            database, [ledger.Movement("seen", "test", NOW, ((outside, -5), (wallet, 5)))]
+        )
+    async with database() as session:
+        assert await ledger.balance_of(session, wallet) == 5
