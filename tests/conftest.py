@@ -1,9 +1,14 @@
 """Fixtures: the real app on a migrated SQLite file, or a fresh PostgreSQL database when
 BOTSTORE_TEST_POSTGRES_URL is set, driven through a signing WeChat emulator."""
 
+import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator, Callable
+import shutil
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -35,39 +40,73 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[str]:
-    """A migrated, empty database of each engine, dropped afterwards."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/botstore.db"
-        engine = create_engine(url)
-        try:
-            await migrate(engine)
-        finally:
-            await engine.dispose()
-        yield url
-        await assert_money_invariants(url)
-        return
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per run; each test gets a copy (migrating costs ~1 s)."""
+    path = tmp_path_factory.mktemp("template") / "botstore.db"
+    _run(_migrate_url(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated once per run: each test's database is a copy of it."""
     if not POSTGRES_URL:
         if os.environ.get("CI"):
             pytest.fail("CI must run the PostgreSQL tests: " + NO_POSTGRES)
         pytest.skip(NO_POSTGRES)
-    name = f"botstore_test_{secrets.token_hex(6)}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = _with_database(POSTGRES_URL, name)
+    name = f"botstore_template_{secrets.token_hex(6)}"
+    _run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        _run(_migrate_url(_with_database(POSTGRES_URL, name)))
+        yield name
+    finally:
+        _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    # In a thread of its own: the first test asking for a template is inside a running loop.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, coroutine).result()
+
+
+async def _migrate_url(url: str) -> None:
     engine = create_engine(url)
     try:
         await migrate(engine)
-        await engine.dispose()
+    finally:
+        await engine.dispose()  # a template database must have no connections left
+
+
+async def _admin(*statements: str) -> None:
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A migrated, empty database of each engine, dropped afterwards."""
+    if request.param == "sqlite":
+        path = tmp_path / "botstore.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite+aiosqlite:///{path}"
+        yield url
+        await assert_money_invariants(url)
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"botstore_test_{secrets.token_hex(6)}"
+    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        url = _with_database(POSTGRES_URL, name)
         yield url
         await assert_money_invariants(url)
     finally:
-        await engine.dispose()
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def assert_money_invariants(url: str) -> None:

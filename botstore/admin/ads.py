@@ -6,16 +6,20 @@ from typing import Any
 from aiohttp import web
 
 from botstore.admin.common import (
+    body,
     choice_field,
+    given,
+    ids_field,
     int_field,
+    optional_text,
     path_id,
     reading,
     render,
     text_field,
     transaction,
+    yuan_field,
 )
 from botstore.admin.common import now as clock_now
-from botstore.admin.stores import body, given, ids_field, optional_text, yuan_field
 from botstore.keys import config_key
 from botstore.models import Ad, AdKind
 from botstore.money import Fen

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.errors import BadArgument, DomainError, NotFound
 from botstore.keys import clock_key, db_key
+from botstore.money import Fen, parse_yuan
 from botstore.templating import project_environment
 
 
@@ -220,3 +222,85 @@ async def reading(request: web.Request) -> AsyncIterator[AsyncSession]:
 def now(request: web.Request) -> datetime:
     """The emulated clock."""
     return request.config_dict[clock_key].now()
+
+
+# --- field readers of the entity sections: yuan, rates, ids ---
+
+
+async def body(request: web.Request, allowed: set[str]) -> dict[str, Any]:
+    """The JSON object, refusing fields this endpoint doesn't know (a typo changes nothing)."""
+    data = await read_json(request)
+    no_other_fields(data, allowed)
+    return data
+
+
+def given(data: dict[str, Any], name: str) -> bool:
+    """True when the field is present and not null (a form's empty number sends null)."""
+    return data.get(name) is not None
+
+
+def yuan_field(data: dict[str, Any], name: str, *, allow_zero: bool = False) -> Fen:
+    """An amount in yuan ("12.5" or 12.5) as fen; botstore.money refuses the rest."""
+    value = data.get(name)
+    if value is None:
+        raise FieldError(name, "missing")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise FieldError(name, 'an amount in yuan, e.g. "12.5"')
+    text = str(value).strip()
+    if allow_zero and _decimal(text) == 0:
+        return Fen(0)
+    return parse_yuan(text, name=name)
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def rate_field(
+    data: dict[str, Any], name: str, *, maximum_bps: int, default: int | None = None
+) -> int:
+    """Basis points from `<name>_bps` (365) or `<name>_percent` (3.65); one of the two."""
+    bps_name, percent_name = f"{name}_bps", f"{name}_percent"
+    if given(data, bps_name) and given(data, percent_name):
+        raise FieldError(percent_name, f"give {bps_name} or {percent_name}, not both")
+    if given(data, percent_name):
+        value = data[percent_name]
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise FieldError(percent_name, "a percentage, e.g. 3.65")
+        percent = _decimal(str(value).strip())
+        if percent is None or not percent.is_finite() or (percent * 100) % 1 != 0:
+            raise FieldError(percent_name, "a percentage with at most two decimals, e.g. 3.65")
+        bps = int(percent * 100)
+        if not 0 <= bps <= maximum_bps:
+            raise FieldError(percent_name, f"must be 0-{maximum_bps / 100:g}%")
+        return bps
+    if not given(data, bps_name) and default is not None:
+        return default
+    if not given(data, bps_name):
+        raise FieldError(bps_name, f"missing (or give {percent_name})")
+    return int_field(data, bps_name, minimum=0, maximum=maximum_bps)
+
+
+def ids_field(data: dict[str, Any], name: str) -> list[int]:
+    value = data.get(name, [])
+    if isinstance(value, str):  # a form's "1, 2"
+        value = [part.strip() for part in value.replace(",", " ").split()]
+        if not all(part.isdigit() for part in value):
+            raise FieldError(name, "ids separated by commas, e.g. 1, 2")
+        value = [int(part) for part in value]
+    if not isinstance(value, list) or len(value) > 100:
+        raise FieldError(name, "a list of up to 100 ids")
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 2**31:
+            raise FieldError(name, "ids are whole numbers above zero")
+    return value
+
+
+def optional_text(data: dict[str, Any], name: str, *, max_length: int) -> str | None:
+    """A text field to change, or None when not given."""
+    if data.get(name) is None:
+        return None
+    return text_field(data, name, max_length=max_length, allow_empty=True)

@@ -9,16 +9,18 @@ from aiohttp import web
 
 from botstore.admin.common import (
     FieldError,
+    body,
     choice_field,
+    given,
     int_field,
     path_id,
     reading,
     render,
     text_field,
     transaction,
+    yuan_field,
 )
 from botstore.admin.common import now as clock_now
-from botstore.admin.stores import body, given, yuan_field
 from botstore.errors import BadArgument, NotFound
 from botstore.keys import config_key
 from botstore.models import AccountKind, CampaignOccasion, CouponCampaign

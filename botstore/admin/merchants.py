@@ -5,9 +5,8 @@ from typing import Any
 
 from aiohttp import web
 
+from botstore.admin.common import body, path_id, reading, render, text_field, transaction
 from botstore.admin.common import now as clock_now
-from botstore.admin.common import path_id, reading, render, text_field, transaction
-from botstore.admin.stores import body
 from botstore.errors import NotFound
 from botstore.keys import config_key
 from botstore.models import Merchant, QrCode

@@ -5,9 +5,18 @@ from typing import Any
 
 from aiohttp import web
 
+from botstore.admin.common import (
+    body,
+    given,
+    optional_text,
+    path_id,
+    rate_field,
+    reading,
+    render,
+    text_field,
+    transaction,
+)
 from botstore.admin.common import now as clock_now
-from botstore.admin.common import path_id, reading, render, text_field, transaction
-from botstore.admin.stores import body, given, optional_text, rate_field
 from botstore.models import PartnerService
 from botstore.services import ledger, partners
 

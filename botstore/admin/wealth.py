@@ -11,16 +11,19 @@ from typing import Any
 from aiohttp import web
 
 from botstore.admin.common import (
+    body,
     bool_field,
+    given,
     int_field,
     path_id,
+    rate_field,
     reading,
     render,
     text_field,
     transaction,
+    yuan_field,
 )
 from botstore.admin.common import now as clock_now
-from botstore.admin.stores import body, given, rate_field, yuan_field
 from botstore.errors import NotFound
 from botstore.models import WealthProduct
 from botstore.services import ledger, wealth
