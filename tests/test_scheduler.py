@@ -216,11 +216,11 @@ def _wait(predicate, seconds: float = 30) -> bool:
     return False
 
 
+# On SQLite one process is the assumption: it always leads.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_one_of_two_servers_on_postgresql_runs_the_scheduler_and_another_takes_over(
     database_url: str, tmp_path: Path
 ) -> None:
-    if database_url.startswith("sqlite"):
-        pytest.skip("one process is the assumption on SQLite: it always leads")
     ports = [free_port(), free_port()]
     processes = []
     logs = []
