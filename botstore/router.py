@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, NewType, get_type_hints
 
 from jinja2 import Environment
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -261,6 +262,15 @@ class Outcome:
     duplicate: bool
 
 
+TRANSIENT_ATTEMPTS = 3
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction may simply rerun.
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_transient(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+
+
 class Handoff:
     """Decides, without a race, who delivers a reply: the HTTP response or the outbox.
 
@@ -314,7 +324,25 @@ class Dispatcher:
     async def handle(
         self, message: InboundMessage, *, encrypted: bool, now: datetime, handoff: Handoff
     ) -> Outcome:
-        """Handle `message` once; a copy seen before gets the first copy's reply."""
+        """Handle `message` once; a copy seen before gets the first copy's reply.
+
+        A transaction PostgreSQL aborts to break a deadlock (or a serialization failure) kept
+        nothing, its dedup claim included, so it runs again from the start, a few times.
+        """
+        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                return await self._handle_once(
+                    message, encrypted=encrypted, now=now, handoff=handoff
+                )
+            except DBAPIError as error:
+                if attempt == TRANSIENT_ATTEMPTS or not is_transient(error):
+                    raise
+                log.warning("message %s: %s; running it again", message.dedup_key, error.orig)
+        raise AssertionError("unreachable")
+
+    async def _handle_once(
+        self, message: InboundMessage, *, encrypted: bool, now: datetime, handoff: Handoff
+    ) -> Outcome:
         key = message.dedup_key
         async with self.sessions() as session, session.begin():
             if not await messages.claim(session, key, now=now):

@@ -6,15 +6,19 @@ from datetime import timedelta
 
 import pytest
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import select
 
 from botstore.app import create_app, prune_dedup
 from botstore.clock import FrozenClock
 from botstore.config import Config
 from botstore.console.client import Emulator
-from botstore.keys import background_key
+from botstore.keys import background_key, db_key
 from botstore.models import InboundMessage, LedgerTransaction, OutboxMessage, ProcessedMessage
-from botstore.services import ledger
+from botstore.money import Fen
+from botstore.router import TRANSIENT_ATTEMPTS, Context, Router
+from botstore.services import ledger, wallet
+from botstore.wechat import Reply, TextReply
 from handlers import ROUTERS
 from tests.helpers import count, probe
 
@@ -137,3 +141,49 @@ async def test_a_handler_within_the_budget_leaves_the_outbox_empty(
 ) -> None:
     assert (await wechat.say("slow 0.01", fan="o_a")).content == "done slowly"
     assert await count(sessions, OutboxMessage) == 0
+
+
+class FakeDeadlock(Exception):
+    """What asyncpg raises when PostgreSQL breaks a deadlock by aborting this transaction."""
+
+    sqlstate = "40P01"
+
+
+@pytest.mark.parametrize("aborts", [1, 3], ids=["once", "every-time"])
+async def test_a_transaction_aborted_by_a_deadlock_runs_again_from_the_start(
+    config: Config, clock: FrozenClock, aiohttp_client, aborts: int
+) -> None:
+    # A command that writes (a top-up and its own dedup claim) and then is the deadlock's victim.
+    victim = Router(name="tests.victim", title="Victim")
+    attempts = []
+
+    @victim.command("contend")
+    async def contend(ctx: Context) -> Reply:
+        """Tops up, then is aborted by the database `aborts` times."""
+        attempts.append(ctx.dedup_key)
+        await wallet.topup(
+            ctx.session,
+            ctx.fan,
+            amount=Fen(500),
+            key=ctx.dedup_key,
+            now=ctx.now,
+            daily_cap_fen=10**9,
+            timezone="UTC",
+        )
+        if len(attempts) <= aborts:
+            raise DBAPIError("UPDATE account ...", None, FakeDeadlock("deadlock detected"))
+        return TextReply("won")
+
+    app = create_app(config, clock=clock, routers=[victim, *ROUTERS])
+    wechat = Emulator(await aiohttp_client(app), config.wechat.path, config.wechat, clock=clock)
+    exchange = await wechat.say("contend", fan="o_a", msg_id=7)
+    sessions = app[db_key]
+    if aborts < TRANSIENT_ATTEMPTS:
+        assert exchange.content == "won"
+        assert len(attempts) == aborts + 1
+        assert await balance(wechat, "o_a") == "Your balance: ¥5.00"
+    else:  # given up after the last attempt: 503, and nothing of any attempt was kept
+        assert (exchange.status, exchange.body) == (503, "database unavailable, try again")
+        assert len(attempts) == TRANSIENT_ATTEMPTS
+        assert await count(sessions, ProcessedMessage) == 0
+        assert await balance(wechat, "o_a") == "Your balance: ¥0.00"
