@@ -2,7 +2,7 @@
 
 Run from the project root:
 
-    .venv/bin/python bench/payouts.py [--holdings 100000] [--database-url URL]
+    .venv/bin/python bench/payouts.py [--holdings 100000] [--repeat 3] [--database-url URL]
 
 It makes two identical databases (fresh SQLite files in a temporary directory, or two databases
 created on the PostgreSQL server of --database-url and dropped afterwards), each with one wealth
@@ -21,11 +21,14 @@ ratio against the target (under 10 s on SQLite, within 3x of the set-based state
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import secrets
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -231,7 +234,8 @@ async def snapshot(engine: AsyncEngine) -> tuple[int, ...]:
     return (*[int(total) for _, total in balances], payouts, entries, outbox, int(paid))
 
 
-async def run(holdings: int, urls: list[str], batch_size: int) -> int:
+async def measure(holdings: int, urls: list[str], batch_size: int) -> tuple[float, float]:
+    """One fresh pair of databases: (botstore's job, the set-based statements), in seconds."""
     engines = [create_engine(url) for url in urls]
     try:
         for engine in engines:
@@ -269,48 +273,79 @@ async def run(holdings: int, urls: list[str], batch_size: int) -> int:
     finally:
         for engine in engines:
             await engine.dispose()
+    print(f"  botstore {ours:.2f} s, set-based {theirs:.2f} s")
+    return ours, theirs
 
-    dialect = urls[0].split(":", 1)[0]
+
+async def run(
+    holdings: int,
+    make_urls: Callable[[], contextlib.AbstractAsyncContextManager[list[str]]],
+    batch_size: int,
+    repeat: int,
+) -> tuple[float, float]:
+    """`repeat` measurements, each on fresh databases; the best of each side is reported.
+
+    The best, not the mean: this machine is shared, and noise only ever adds time.
+    """
+    times = []
+    for _ in range(repeat):
+        async with make_urls() as urls:
+            times.append(await measure(holdings, urls, batch_size))
+    ours = min(t[0] for t in times)
+    theirs = min(t[1] for t in times)
     ratio = ours / theirs
-    print(f"database: {dialect}; {holdings:,} payouts (batch {batch_size})")
+    print(f"{holdings:,} payouts (batch {batch_size}), best of {repeat}")
     print(f"botstore payout job : {ours:6.2f} s  ({holdings / ours:,.0f} payouts/s)")
     print(f"set-based SQL       : {theirs:6.2f} s  ({holdings / theirs:,.0f} payouts/s)")
     print(f"ratio               : {ratio:6.2f}x  (target: < 10 s on SQLite and within 3x)")
-    met = ratio <= 3 and (ours < 10 or not dialect.startswith("sqlite"))
-    print("target met" if met else "target NOT met")
-    return 0
+    return ratio, ours
 
 
 def _with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
-async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--holdings", type=int, default=100_000)
-    parser.add_argument("--batch-size", type=int, default=Config().scheduler.batch_size)
-    parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite)")
-    args = parser.parse_args()
-    if not args.database_url:
-        directory = Path(tempfile.mkdtemp(prefix="botstore-bench-"))
-        try:
-            urls = [f"sqlite+aiosqlite:///{directory}/{name}.db" for name in ("job", "sql")]
-            return await run(args.holdings, urls, args.batch_size)
-        finally:
-            shutil.rmtree(directory)
-    admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT")
+@contextlib.asynccontextmanager
+async def sqlite_pair() -> AsyncIterator[list[str]]:
+    directory = Path(tempfile.mkdtemp(prefix="botstore-bench-"))
+    try:
+        yield [f"sqlite+aiosqlite:///{directory}/{name}.db" for name in ("job", "sql")]
+    finally:
+        shutil.rmtree(directory)
+
+
+@contextlib.asynccontextmanager
+async def postgres_pair(server_url: str) -> AsyncIterator[list[str]]:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     names = [f"botstore_bench_{secrets.token_hex(4)}" for _ in range(2)]
     try:
         async with admin.connect() as conn:
             for name in names:
                 await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        urls = [_with_database(args.database_url, name) for name in names]
-        return await run(args.holdings, urls, args.batch_size)
+        yield [_with_database(server_url, name) for name in names]
     finally:
         async with admin.connect() as conn:
             for name in names:
                 await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--holdings", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=Config().scheduler.batch_size)
+    parser.add_argument("--repeat", type=int, default=3, help="fresh runs; the best is kept")
+    parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite)")
+    args = parser.parse_args()
+    if args.database_url:
+        pair = functools.partial(postgres_pair, args.database_url)
+    else:
+        pair = sqlite_pair
+    ratio, ours = await run(args.holdings, pair, args.batch_size, args.repeat)
+    on_sqlite = not args.database_url
+    met = ratio <= 3 and (ours < 10 or not on_sqlite)
+    print("target met" if met else "target NOT met")
+    return 0
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from jinja2 import Template
+from jinja2.runtime import Context
 from sqlalchemy import func, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel import col, select
@@ -237,12 +239,17 @@ def template_renderer() -> wealth.Render:
     """Notifications from templates/replies/, as the replies are rendered."""
     env = project_environment()
 
+    compiled: dict[str, Template] = {}
+
     def render(template: str, context: Any) -> str:
-        # Template.render() copies the globals into a new context per call; a shared context
-        # renders the same text at a third of the cost, which counts at 100,000 payouts.
-        compiled = env.get_template(f"replies/{template}")
+        # Template.render() copies the globals into a new context per call (and new_context
+        # still walks them); a Context straight on the values renders the same text at a
+        # fraction of the cost, which counts at 100,000 payouts. Notifications use no globals.
+        found = compiled.get(template)
+        if found is None:
+            found = compiled[template] = env.get_template(f"replies/{template}")
         return "".join(
-            compiled.root_render_func(compiled.new_context(context, shared=True))
+            found.root_render_func(Context(env, context, found.name, found.blocks))
         ).strip()
 
     return render

@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from botstore.models import UTCDateTime
 
+# Under both drivers' limit on bind parameters in one statement.
+_MAX_PARAMETERS = 32_000
+
 
 class BulkWriter:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -40,6 +43,35 @@ class BulkWriter:
             marks = ", ".join(self.marks(len(columns)))
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
             await self.conn.exec_driver_sql(sql, rows)
+
+    async def insert_returning(
+        self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]], returning: str
+    ) -> list[tuple[Any, ...]]:
+        """Insert with multi-row VALUES statements; the `returning` columns, in no set order.
+
+        executemany can't return rows, and SQLAlchemy's insertmanyvalues processes every
+        parameter again; this builds the statement per chunk of rows under the drivers'
+        bind-parameter limit (32,766 on SQLite, 32,767 on PostgreSQL).
+        """
+        width = len(columns)
+        per_statement = max(1, _MAX_PARAMETERS // width)
+        returned: list[tuple[Any, ...]] = []
+        for offset in range(0, len(rows), per_statement):
+            chunk = rows[offset : offset + per_statement]
+            if self.qmark:
+                values = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(chunk))
+            else:
+                values = ", ".join(
+                    "(" + ", ".join(self.marks(width, start=1 + index * width)) + ")"
+                    for index in range(len(chunk))
+                )
+            sql = (
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} RETURNING {returning}"
+            )
+            flat = tuple(value for row in chunk for value in row)
+            result = await self.conn.exec_driver_sql(sql, flat)
+            returned.extend(tuple(row) for row in result)
+        return returned
 
     async def update(
         self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]

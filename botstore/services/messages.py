@@ -1,9 +1,8 @@
 """The message log, the dedup store and the outbox of customer-service messages."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, insert, update
 from sqlmodel import col, select
@@ -94,9 +93,9 @@ def text_message(openid: str, text: str) -> dict[str, Any]:
     return {"touser": openid, "msgtype": "text", "text": {"content": text}}
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """A customer-service message waiting to go to the outbox with a batch."""
+class Notice(NamedTuple):
+    """A customer-service message waiting to go to the outbox with a batch (a tuple: batches
+    make 100,000)."""
 
     openid: str
     payload: dict[str, Any]

@@ -541,82 +541,77 @@ async def pay_due(
     if conn.dialect.name == "postgresql":
         statement = statement.with_for_update(of=Holding.__table__, skip_locked=True)  # type: ignore[attr-defined]
     rows = (await conn.execute(statement)).all()
+    if not rows:
+        return 0
     movements: list[ledger.Movement] = []
-    payouts: list[dict[str, Any]] = []
-    progress: list[dict[str, Any]] = []
-    pending: list[tuple[str, dict[str, Any]]] = []  # notifications to render
+    payouts: list[tuple[Any, ...]] = []  # the payout row, its transaction id added later
+    progress: list[tuple[Any, ...]] = []  # the holding's new progress, then its id
+    notices: list[messages.Notice] = []
     funds: dict[int, set[int]] = {}
-    for row in rows:
-        funds.setdefault(row.fund_account_id, set()).add(row.product_id)
-        period, paid, commission_paid = row.next_period, row.paid_fen, row.commission_fen
-        while period <= row.periods:
-            due_at = row.started_at + timedelta(days=period * row.interval_days)
+    writer = BulkWriter(conn)
+    when = writer.when
+    paid_at = when(now)
+    # Unpacked, not read by name: a Row's attribute lookup costs more than the arithmetic.
+    for (
+        holding_id,
+        product_id,
+        wallet_account_id,
+        principal_fen,
+        rate_bps,
+        commission_bps,
+        interval_days,
+        periods,
+        started_at,
+        period,
+        paid,
+        commission_paid,
+        openid,
+        product_name,
+        fund_account_id,
+        agency_account_id,
+    ) in rows:
+        funds.setdefault(fund_account_id, set()).add(product_id)
+        while period <= periods:
+            due_at = started_at + timedelta(days=period * interval_days)
             if due_at > now:
                 break
             amount, commission = period_amounts(
-                row.principal_fen, row.rate_bps, row.commission_bps, row.interval_days, period
+                principal_fen, rate_bps, commission_bps, interval_days, period
             )
             paid += amount
             commission_paid += commission
-            payout = {
-                "holding_id": row.id,
-                "period": period,
-                "amount_fen": amount,
-                "commission_fen": commission,
-                "due_at": due_at,
-                "paid_at": now,
-                "transaction_id": None,
-            }
-            payouts.append(payout)
+            key = f"payout:{holding_id}:{period}"
+            payouts.append((holding_id, period, amount, commission, key, when(due_at), paid_at))
             if amount or commission:
-                legs = [(row.fund_account_id, -(amount + commission))]
+                legs = [(fund_account_id, -(amount + commission))]
                 if amount:
-                    legs.append((row.wallet_account_id, amount))
+                    legs.append((wallet_account_id, amount))
                 if commission:
-                    legs.append((row.agency_account_id, commission))
-                movements.append(
-                    ledger.Movement(f"payout:{row.id}:{period}", DIVIDEND, due_at, tuple(legs))
-                )
+                    legs.append((agency_account_id, commission))
+                movements.append(ledger.Movement(key, DIVIDEND, due_at, tuple(legs)))
             if amount:
                 context = {
-                    "product_name": row.name,
-                    "holding_id": row.id,
+                    "product_name": product_name,
+                    "holding_id": holding_id,
                     "period": period,
-                    "periods": row.periods,
+                    "periods": periods,
                     "amount_fen": amount,
                     "paid_fen": paid,
-                    "principal_fen": row.principal_fen,
+                    "principal_fen": principal_fen,
                     "due_at": due_at,
                 }
-                pending.append((row.openid, context))
+                text = render("notifications/dividend.txt", context)
+                notices.append(_notice(openid, text, DIVIDEND, now))
             period += 1
         next_due = (
-            row.started_at + timedelta(days=period * row.interval_days)
-            if period <= row.periods
-            else None
+            started_at + timedelta(days=period * interval_days) if period <= periods else None
         )
-        progress.append(
-            {
-                "holding": row.id,
-                "next_period": period,
-                "next_due_at": next_due,
-                "paid_fen": paid,
-                "commission_fen": commission_paid,
-            }
-        )
-    if not rows:
-        return 0
-    writer = BulkWriter(conn)
-    notices = [
-        _notice(openid, render("notifications/dividend.txt", context), DIVIDEND, now)
-        for openid, context in pending
-    ]
+        progress.append((period, when(next_due), paid, commission_paid, holding_id))
     try:
         ids = await ledger.transfer_many(writer, movements)
     except InsufficientFunds as short:
         raise FundExhausted(funds.get(short.details["account_id"], set())) from None
     by_key = dict(zip((m.key for m in movements), ids, strict=True))
-    when = writer.when
     await writer.insert(
         "payout",
         (
@@ -629,31 +624,12 @@ async def pay_due(
             "paid_at",
         ),
         [
-            (
-                p["holding_id"],
-                p["period"],
-                p["amount_fen"],
-                p["commission_fen"],
-                by_key.get(f"payout:{p['holding_id']}:{p['period']}"),
-                when(p["due_at"]),
-                when(now),
-            )
-            for p in payouts
+            (holding_id, period, amount, commission, by_key.get(key), due_at, paid_at)
+            for holding_id, period, amount, commission, key, due_at, paid_at in payouts
         ],
     )
     await writer.update(
-        "holding",
-        ("next_period", "next_due_at", "paid_fen", "commission_fen"),
-        [
-            (
-                p["next_period"],
-                when(p["next_due_at"]),
-                p["paid_fen"],
-                p["commission_fen"],
-                p["holding"],
-            )
-            for p in progress
-        ],
+        "holding", ("next_period", "next_due_at", "paid_fen", "commission_fen"), progress
     )
     await messages.send_many_to_outbox(writer, notices)
     return len(payouts)

@@ -119,6 +119,29 @@ async def test_transfer_many_writes_what_transfer_would(database) -> None:
         ]
 
 
+async def test_transfer_many_matches_ids_to_keys_past_one_statements_parameters(database) -> None:
+    # 9,000 transactions are 36,000 bind parameters: more than one INSERT ... RETURNING holds.
+    wallet, outside = await wallet_and_outside(database)
+    movements = [
+        ledger.Movement(f"many:{n}", "test", NOW, ((outside, -(n + 1)), (wallet, n + 1)))
+        for n in range(9_000)
+    ]
+    ids = await transfer_many(database, movements)
+    async with database() as session:
+        amounts = dict(
+            (
+                await session.exec(
+                    select(LedgerEntry.transaction_id, LedgerEntry.amount_fen).where(
+                        LedgerEntry.account_id == wallet
+                    )
+                )
+            ).all()
+        )
+        assert len(set(ids)) == 9_000
+        assert [amounts[txn] for txn in ids] == [n + 1 for n in range(9_000)]
+        assert await ledger.balance_of(session, wallet) == sum(range(1, 9_001))
+
+
 async def test_transfer_many_refuses_an_overdraft_naming_the_account(database) -> None:
     wallet, outside = await wallet_and_outside(database)
     with pytest.raises(InsufficientFunds) as refused:
