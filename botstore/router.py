@@ -112,12 +112,13 @@ class Context:
             return None
         env = self.merchant_env or merchant_environment()
         try:
-            return render_reply(
+            reply = render_reply(
                 env, value, text=text, openid=self.fan.openid, nickname=self.fan.nickname
             )
         except Exception:  # a merchant's broken template falls back to the built-in reply
             log.warning("the %s reply failed to render", name, exc_info=True)
             return None
+        return None if is_blank(reply) else reply
 
     def news(self, *articles: Article) -> NewsReply:
         return NewsReply(tuple(articles))
@@ -422,7 +423,9 @@ class Dispatcher:
                     return reply
         rule = await keywords.match(ctx.session, text)
         if rule is not None:
-            return self.keyword_reply(rule, ctx, text)
+            reply = self.keyword_reply(rule, ctx, text)
+            if not is_blank(reply):  # a rule rendering nothing lets the text go on
+                return reply
         words = text.split()
         command = self.commands.get(words[0].lower()) if words else None
         if command is None:
@@ -470,6 +473,15 @@ def render_reply(env: Environment, reply: Mapping[str, str], **values: str) -> R
         )
         return NewsReply((article,))
     return TextReply(render_merchant(env, reply.get("content", ""), **values))
+
+
+def is_blank(reply: Reply) -> bool:
+    """A merchant template that rendered nothing: WeChat would show an empty bubble."""
+    if isinstance(reply, TextReply):
+        return not reply.content.strip()
+    if isinstance(reply, NewsReply):
+        return not any(article.title.strip() for article in reply.articles)
+    return False
 
 
 def _shorten(text: str, limit: int = 40) -> str:

@@ -82,6 +82,15 @@ async def test_a_template_that_fails_at_run_time_falls_back_to_the_built_in_repl
     assert (await wechat.say("fly me", fan="o_f")).content == BUILT_IN_DEFAULT
 
 
+async def test_a_reply_that_renders_empty_falls_back_to_the_built_in_one(
+    client: TestClient, auth: dict[str, str], wechat: Emulator
+) -> None:
+    body = {"content": "{% if text == 'vip' %}Hi VIP{% endif %}"}
+    assert (await client.put(f"{API}/default_reply", json=body, headers=auth)).status == 200
+    assert (await wechat.say("vip", fan="o_e")).content == "Hi VIP"
+    assert (await wechat.say("fly me", fan="o_e")).content == BUILT_IN_DEFAULT
+
+
 @pytest.mark.parametrize(
     ("body", "error"),
     [

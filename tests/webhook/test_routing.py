@@ -114,6 +114,25 @@ async def test_keyword_rules_answer_before_commands_by_priority(
     assert "don't know" in (await wechat.say("off", fan="o_a")).content
 
 
+async def test_a_keyword_rule_that_renders_nothing_lets_the_text_go_on(
+    wechat: Emulator, sessions
+) -> None:
+    # A conditional rule: it answers VIP fans only; the rest reach the commands and the default.
+    await add_rules(
+        sessions,
+        KeywordRule(
+            match_type="regex",
+            pattern=".",
+            content="{% if nickname == 'vip' %}Hello VIP{% endif %}  ",
+        ),
+        KeywordRule(
+            match_type="exact", pattern="promo", reply_type="news", title="{{ '' }}", url="x"
+        ),
+    )
+    assert (await wechat.say("balance", fan="o_a")).content == "Your balance: ¥0.00"
+    assert "don't know" in (await wechat.say("promo", fan="o_a")).content
+
+
 async def test_keyword_rule_news_reply_is_one_card(wechat: Emulator, sessions) -> None:
     await add_rules(
         sessions,
