@@ -37,6 +37,7 @@ from botstore.services import ledger
 from botstore.services.ledger import Leg
 
 INDEX_SIZE = 20
+AD_BUDGET = "ad_budget"  # ledger kind: an advertiser paying into a campaign
 MAX_PRODUCT_CARDS = 7  # an event's news reply carries 8 items: the article and 7 cards
 
 
@@ -288,13 +289,8 @@ async def create_campaign(
     )
     session.add(ad)
     await session.flush()
-    outside = await ledger.system_account(session, AccountKind.OUTSIDE)
-    await ledger.transfer(
-        session,
-        key=f"ad:{ad.id}:fund",
-        kind="ad_budget",
-        legs=[Leg(outside.id or 0, -budget), Leg(account.id or 0, budget)],
-        now=now,
+    await ledger.fund_from_outside(
+        session, account.id or 0, budget, key=f"ad:{ad.id}:fund", kind=AD_BUDGET, now=now
     )
     return ad
 
@@ -507,13 +503,13 @@ async def add_budget(session: AsyncSession, ad_id: int, *, amount: Fen, now: dat
     )
     if result.rowcount != 1:
         raise BadArgument("amount", str(amount), "the budget changed meanwhile; try again")
-    outside = await ledger.system_account(session, AccountKind.OUTSIDE)
     # Budgets only grow, so the new total names this top-up uniquely.
-    await ledger.transfer(
+    await ledger.fund_from_outside(
         session,
+        ad.advertiser_account_id,
+        amount,
         key=f"ad:{ad_id}:fund:{ad.budget_fen + amount}",
-        kind="ad_budget",
-        legs=[Leg(outside.id or 0, -amount), Leg(ad.advertiser_account_id, amount)],
+        kind=AD_BUDGET,
         now=now,
     )
     return await _campaign(session, ad_id)

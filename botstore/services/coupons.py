@@ -42,7 +42,6 @@ from botstore.models import (
 )
 from botstore.money import Fen
 from botstore.services import ledger, membership, messages
-from botstore.services.ledger import Leg
 from botstore.services.membership import DEFAULT_RULES, Rules
 
 ISSUED = "coupon_issued"
@@ -181,14 +180,9 @@ async def fund_budget(
     session: AsyncSession, *, amount: Fen, key: str, now: datetime
 ) -> LedgerTransaction:
     """Put money for coupon discounts into the platform account, from outside (once per key)."""
-    outside = await ledger.system_account(session, AccountKind.OUTSIDE)
     platform = await ledger.system_account(session, AccountKind.PLATFORM)
-    return await ledger.transfer(
-        session,
-        key=key,
-        kind=BUDGET,
-        legs=[Leg(outside.id or 0, -amount), Leg(platform.id or 0, amount)],
-        now=now,
+    return await ledger.fund_from_outside(
+        session, platform.id or 0, amount, key=key, kind=BUDGET, now=now
     )
 
 

@@ -154,6 +154,21 @@ async def transfer_many(writer: BulkWriter, movements: Sequence[Movement]) -> li
     return ids
 
 
+async def fund_from_outside(
+    session: AsyncSession, account_id: int, amount_fen: int, *, key: str, kind: str, now: datetime
+) -> LedgerTransaction:
+    """Money entering the sandbox: `amount_fen` from the outside world into an account, once
+    per key (top-ups, budgets, reserves)."""
+    outside = await system_account(session, AccountKind.OUTSIDE)
+    return await transfer(
+        session,
+        key=key,
+        kind=kind,
+        legs=[Leg(outside.id or 0, -amount_fen), Leg(account_id, amount_fen)],
+        now=now,
+    )
+
+
 async def balance_of(session: AsyncSession, account_id: int) -> int:
     account = await session.get(Account, account_id, populate_existing=True)
     if account is None:

@@ -62,13 +62,8 @@ async def topup(
     remaining = daily_cap_fen - int(topped_today)
     if amount > remaining:
         raise LimitExceeded("daily top-up", daily_cap_fen, max(remaining, 0))
-    outside = await ledger.system_account(session, "outside")
-    txn = await ledger.transfer(
-        session,
-        key=f"{key}:topup",
-        kind=TOPUP,
-        legs=[ledger.Leg(outside.id, -amount), ledger.Leg(account_id, amount)],
-        now=now,
+    txn = await ledger.fund_from_outside(
+        session, account_id, amount, key=f"{key}:topup", kind=TOPUP, now=now
     )
     return TopUp(amount, await ledger.balance_of(session, account_id), txn.id)
 

@@ -166,17 +166,8 @@ async def fund_product(
     session: AsyncSession, product: WealthProduct, *, amount_fen: int, key: str, now: datetime
 ) -> LedgerTransaction:
     """The issuer pays `amount_fen` into the fund from the outside world, once per key."""
-    outside = await ledger.system_account(session, AccountKind.OUTSIDE)
-    assert outside.id is not None
-    return await ledger.transfer(
-        session,
-        key=key,
-        kind=FUNDING,
-        legs=[
-            ledger.Leg(outside.id, -amount_fen),
-            ledger.Leg(product.fund_account_id, amount_fen),
-        ],
-        now=now,
+    return await ledger.fund_from_outside(
+        session, product.fund_account_id, amount_fen, key=key, kind=FUNDING, now=now
     )
 
 
