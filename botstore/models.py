@@ -576,7 +576,8 @@ class Menu(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     # The official JSON shapes: {"button": [...]} and, for a conditional menu, its matchrule.
     buttons: list[dict[str, Any]] = Field(sa_type=JSON)
-    matchrule: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # SQL NULL for the default menu (not JSON null), so queries can say IS NULL.
+    matchrule: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
     created_at: datetime = _at()
 
 

@@ -206,18 +206,17 @@ def validate_matchrule(matchrule: object) -> dict[str, Any]:
     return rule
 
 
-async def _menus(session: AsyncSession) -> list[Menu]:
-    # A handful of rows, filtered here: the JSON column stores a missing matchrule as JSON null,
-    # which SQL's IS NULL does not see (and the dialects spell JSON tests differently).
-    return list((await session.exec(select(Menu).order_by(col(Menu.id)))).all())
+async def _menus(session: AsyncSession, *, conditional: bool) -> list[Menu]:
+    """The conditional menus, or the default one(s), oldest first."""
+    rule = col(Menu.matchrule)
+    statement = select(Menu).where(rule.is_not(None) if conditional else rule.is_(None))
+    return list((await session.exec(statement.order_by(col(Menu.id)))).all())
 
 
 async def save(session: AsyncSession, buttons: list[dict[str, Any]], *, now: datetime) -> Menu:
     """Validate and make `buttons` the default menu, replacing the previous one."""
     validate(buttons)
-    replaced = [item.id for item in await _menus(session) if item.matchrule is None]
-    if replaced:
-        await session.exec(sql_delete(Menu).where(col(Menu.id).in_(replaced)))
+    await session.exec(sql_delete(Menu).where(col(Menu.matchrule).is_(None)))
     menu = Menu(buttons=normalize(buttons), matchrule=None, created_at=now)
     session.add(menu)
     await session.flush()
@@ -226,7 +225,7 @@ async def save(session: AsyncSession, buttons: list[dict[str, Any]], *, now: dat
 
 async def default(session: AsyncSession) -> Menu | None:
     """The default menu (the newest, should two saves have raced)."""
-    defaults = [item for item in await _menus(session) if item.matchrule is None]
+    defaults = await _menus(session, conditional=False)
     return defaults[-1] if defaults else None
 
 
@@ -238,7 +237,7 @@ async def current(session: AsyncSession) -> list[dict[str, Any]] | None:
 
 async def conditional(session: AsyncSession) -> list[Menu]:
     """The conditional menus, oldest first."""
-    return [item for item in await _menus(session) if item.matchrule is not None]
+    return await _menus(session, conditional=True)
 
 
 async def delete(session: AsyncSession) -> bool:
