@@ -174,3 +174,15 @@ class OwnArticle(DomainError):
 
     def __init__(self, article_id: int) -> None:
         super().__init__(article_id=article_id)
+
+
+# --- Coupons ---
+
+
+class CouponUnfunded(DomainError):
+    """The platform's account can't cover the coupon's discount right now."""
+
+    template = "coupon_unfunded"
+
+    def __init__(self, coupon_id: int, discount_fen: int, product_id: int) -> None:
+        super().__init__(coupon_id=coupon_id, discount_fen=discount_fen, product_id=product_id)

@@ -30,7 +30,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.db import insert_or_skip
-from botstore.errors import BadArgument, DomainError, NotFound
+from botstore.errors import BadArgument, NotFound
 from botstore.models import (
     AccountKind,
     CampaignOccasion,
@@ -52,15 +52,6 @@ MAX_NAME = 60
 MAX_VALID_DAYS = 3660
 # Renders a notification: (template under replies/, context) -> the text the fan reads.
 Render = Callable[[str, Mapping[str, Any]], str]
-
-
-class CouponUnfunded(DomainError):
-    """The platform's account can't cover the coupon's discount right now."""
-
-    template = "coupon_unfunded"
-
-    def __init__(self, coupon_id: int, discount_fen: int, product_id: int) -> None:
-        super().__init__(coupon_id=coupon_id, discount_fen=discount_fen, product_id=product_id)
 
 
 @dataclass(frozen=True, slots=True)

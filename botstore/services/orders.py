@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.errors import (
+    CouponUnfunded,
     InsufficientFunds,
     NotFound,
     NotYours,
@@ -134,7 +135,7 @@ async def buy(
         await ledger.transfer(session, key=f"{key}:pay", kind=PAY, legs=legs, now=now)
     except InsufficientFunds as short:
         if offer is not None and short.details["account_id"] == platform_id:
-            raise coupons.CouponUnfunded(offer.coupon.id or 0, discount, product_id) from None
+            raise CouponUnfunded(offer.coupon.id or 0, discount, product_id) from None
         raise
     session.add(order)
     await session.flush()
