@@ -6,6 +6,7 @@ from typing import Any
 from aiohttp import web
 
 from botstore.admin.common import (
+    add_switch_routes,
     body,
     choice_field,
     given,
@@ -141,21 +142,6 @@ async def add_budget(request: web.Request) -> web.Response:
         return web.json_response({"ad": await _one(session, ad_id)})
 
 
-async def _set_active(request: web.Request, active: bool) -> web.Response:
-    ad_id = path_id(request)
-    async with transaction(request) as session:
-        await articles.set_active(session, ad_id, active=active)
-        return web.json_response({"ad": await _one(session, ad_id)})
-
-
-async def pause(request: web.Request) -> web.Response:
-    return await _set_active(request, False)
-
-
-async def resume(request: web.Request) -> web.Response:
-    return await _set_active(request, True)
-
-
 async def page(request: web.Request) -> web.Response:
     async with reading(request) as session:
         rows = await _list(session)
@@ -168,5 +154,11 @@ def setup(admin: web.Application) -> None:
     admin.router.add_post("/api/ads", create)
     admin.router.add_patch("/api/ads/{id}", edit)
     admin.router.add_post("/api/ads/{id}/budget", add_budget)
-    admin.router.add_post("/api/ads/{id}/pause", pause)
-    admin.router.add_post("/api/ads/{id}/resume", resume)
+    add_switch_routes(
+        admin,
+        "/api/ads",
+        name="ad",
+        switch=lambda session, ad_id, on: articles.set_active(session, ad_id, active=on),
+        show=_one,
+        verbs=("pause", "resume"),
+    )

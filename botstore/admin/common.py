@@ -13,7 +13,7 @@ Services' BadArgument becomes 400 naming the field, NotFound 404, other domain e
 """
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -304,3 +304,34 @@ def optional_text(data: dict[str, Any], name: str, *, max_length: int) -> str | 
     if data.get(name) is None:
         return None
     return text_field(data, name, max_length=max_length, allow_empty=True)
+
+
+# Switches an entity on or off: (session, id, on) -> anything.
+Switch = Callable[[AsyncSession, int, bool], Awaitable[object]]
+# An entity as the JSON API shows it: (session, id) -> its JSON.
+Show = Callable[[AsyncSession, int], Awaitable[dict[str, Any]]]
+
+
+def add_switch_routes(
+    admin: web.Application,
+    path: str,
+    *,
+    name: str,
+    switch: Switch,
+    show: Show,
+    verbs: tuple[str, str] = ("deactivate", "activate"),
+) -> None:
+    """POST `path`/{id}/<off verb> and /<on verb>: answer {name: the entity's JSON}."""
+
+    def handler(on: bool) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def set_switch(request: web.Request) -> web.Response:
+            entity_id = path_id(request)
+            async with transaction(request) as session:
+                await switch(session, entity_id, on)
+                return web.json_response({name: await show(session, entity_id)})
+
+        return set_switch
+
+    off, on = verbs
+    admin.router.add_post(f"{path}/{{id}}/{off}", handler(False))
+    admin.router.add_post(f"{path}/{{id}}/{on}", handler(True))

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from botstore.admin.common import (
     FieldError,
+    add_switch_routes,
     body,
     choice_field,
     given,
@@ -200,21 +201,6 @@ async def issue(request: web.Request) -> web.Response:
         return web.json_response({"issued": issued, "campaign": await _one(session, campaign_id)})
 
 
-async def _set_active(request: web.Request, active: bool) -> web.Response:
-    campaign_id = path_id(request)
-    async with transaction(request) as session:
-        await coupons.set_active(session, campaign_id, active=active)
-        return web.json_response({"campaign": await _one(session, campaign_id)})
-
-
-async def deactivate(request: web.Request) -> web.Response:
-    return await _set_active(request, False)
-
-
-async def activate(request: web.Request) -> web.Response:
-    return await _set_active(request, True)
-
-
 async def fund(request: web.Request) -> web.Response:
     """Put money for coupon discounts into the platform account, from outside."""
     data = await body(request, {"amount"})
@@ -250,5 +236,12 @@ def setup(admin: web.Application) -> None:
     admin.router.add_post("/api/coupons", create)
     admin.router.add_post("/api/coupons/budget", fund)
     admin.router.add_post("/api/coupons/{id}/issue", issue)
-    admin.router.add_post("/api/coupons/{id}/deactivate", deactivate)
-    admin.router.add_post("/api/coupons/{id}/activate", activate)
+    add_switch_routes(
+        admin,
+        "/api/coupons",
+        name="campaign",
+        switch=lambda session, campaign_id, on: coupons.set_active(
+            session, campaign_id, active=on
+        ),
+        show=_one,
+    )

@@ -9,8 +9,10 @@ import secrets
 from typing import Any
 
 from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.admin.common import (
+    add_switch_routes,
     body,
     bool_field,
     given,
@@ -134,24 +136,14 @@ async def edit(request: web.Request) -> web.Response:
         _, topped_up = await wealth.edit_product(
             session, product_id, terms, enabled=enabled, key=_key(), now=clock_now(request)
         )
-        (row,) = await wealth.all_products(session, product_id=product_id)
-        return web.json_response({"product": product_json(*row), "topped_up_fen": topped_up})
+        return web.json_response(
+            {"product": await _one(session, product_id), "topped_up_fen": topped_up}
+        )
 
 
-async def _set_enabled(request: web.Request, enabled: bool) -> web.Response:
-    product_id = path_id(request)
-    async with transaction(request) as session:
-        await wealth.set_enabled(session, product_id, enabled=enabled)
-        (row,) = await wealth.all_products(session, product_id=product_id)
-        return web.json_response({"product": product_json(*row)})
-
-
-async def deactivate(request: web.Request) -> web.Response:
-    return await _set_enabled(request, False)
-
-
-async def activate(request: web.Request) -> web.Response:
-    return await _set_enabled(request, True)
+async def _one(session: AsyncSession, product_id: int) -> dict[str, Any]:
+    (row,) = await wealth.all_products(session, product_id=product_id)
+    return product_json(*row)
 
 
 async def page(request: web.Request) -> web.Response:
@@ -165,5 +157,10 @@ def setup(admin: web.Application) -> None:
     admin.router.add_get("/api/wealth", list_products)
     admin.router.add_post("/api/wealth", create)
     admin.router.add_patch("/api/wealth/{id}", edit)
-    admin.router.add_post("/api/wealth/{id}/deactivate", deactivate)
-    admin.router.add_post("/api/wealth/{id}/activate", activate)
+    add_switch_routes(
+        admin,
+        "/api/wealth",
+        name="product",
+        switch=lambda session, product_id, on: wealth.set_enabled(session, product_id, enabled=on),
+        show=_one,
+    )
