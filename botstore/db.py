@@ -36,7 +36,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             "max_overflow": 0,
             "pool_timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
         }
-        if _is_memory(url):
+        if is_memory(url):
             options = {}  # SQLAlchemy gives in-memory databases a single static connection
         engine = create_async_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **(options | kwargs)
@@ -47,7 +47,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, pool_size=20, max_overflow=20, **kwargs)
 
 
-def _is_memory(url: str) -> bool:
+def is_memory(url: str) -> bool:
     database = make_url(url).database
     return not database or database == ":memory:" or "mode=memory" in url
 

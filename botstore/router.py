@@ -433,7 +433,7 @@ class Dispatcher:
             return custom or ctx.text("unknown_command.txt", text=_shorten(text))
         return await command.handler(ctx, *command.bind(words[1:]))
 
-    def keyword_reply(self, rule: KeywordRule, ctx: Context, text: str) -> Reply:
+    def keyword_reply(self, rule: keywords.Rule, ctx: Context, text: str) -> Reply:
         try:
             return render_reply(
                 self.merchant_env,
@@ -447,7 +447,7 @@ class Dispatcher:
             return ctx.text("errors/keyword_template.txt", rule=rule)
 
 
-def rule_fields(rule: KeywordRule) -> dict[str, str]:
+def rule_fields(rule: KeywordRule | keywords.Rule) -> dict[str, str]:
     """A keyword rule's reply in the shape of a reply setting."""
     return {
         "reply_type": rule.reply_type,

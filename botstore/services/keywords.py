@@ -1,14 +1,19 @@
 """Merchant keyword rules: exact, contains or regex, highest priority first; their upkeep."""
 
 import logging
+import time
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import regex
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botstore.db import is_memory
 from botstore.errors import BadArgument, NotFound
 from botstore.models import KeywordRule, MatchType
 
@@ -38,7 +43,7 @@ def _compiled(pattern: str) -> regex.Pattern[str]:
     return regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
 
 
-def matches(rule: KeywordRule, text: str) -> bool:
+def matches(rule: "KeywordRule | Rule", text: str) -> bool:
     folded = text.strip().casefold()
     if rule.match_type == MatchType.EXACT:
         return folded == rule.pattern.strip().casefold()
@@ -53,7 +58,6 @@ def matches(rule: KeywordRule, text: str) -> bool:
         return False
 
 
-# Built once: every text message runs it.
 _ENABLED_RULES = (
     select(KeywordRule)
     .where(col(KeywordRule.enabled).is_(True))
@@ -62,10 +66,91 @@ _ENABLED_RULES = (
 _ALL_RULES = select(KeywordRule).order_by(col(KeywordRule.priority).desc(), col(KeywordRule.id))
 
 
-async def match(session: AsyncSession, text: str) -> KeywordRule | None:
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """An enabled rule as the webhook matches it: a snapshot, safe to share across sessions."""
+
+    id: int
+    match_type: str
+    pattern: str
+    reply_type: str
+    content: str
+    title: str
+    description: str
+    url: str
+    pic_url: str
+
+
+class RuleCache:
+    """The enabled rules per database, read at most once a second.
+
+    Every text message needs them, and they change only when a merchant edits them. A commit
+    that changes a rule in this process forgets its database's entry at once (see
+    `_forget_changed_rules`); another process sees the edit within `max_age` seconds.
+    """
+
+    def __init__(self, max_age: float = 1.0) -> None:
+        self.max_age = max_age
+        self._rules: dict[object, tuple[float, tuple[Rule, ...]]] = {}
+
+    async def enabled(self, session: AsyncSession) -> tuple[Rule, ...]:
+        key = _database_of(session)
+        cached = self._rules.get(key)
+        if cached is not None and time.monotonic() - cached[0] < self.max_age:
+            return cached[1]
+        read_at = time.monotonic()
+        rules = tuple(
+            Rule(
+                id=rule.id or 0,
+                match_type=rule.match_type,
+                pattern=rule.pattern,
+                reply_type=rule.reply_type,
+                **{name: getattr(rule, name) for name in FIELDS},
+            )
+            for rule in await session.exec(_ENABLED_RULES)
+        )
+        self._rules[key] = (read_at, rules)
+        return rules
+
+    def forget(self, database: object) -> None:
+        self._rules.pop(database, None)
+
+
+rule_cache = RuleCache()
+
+
+def _database_of(session: AsyncSession | Session) -> object:
+    """The cache key: the database's URL, so every engine on one database shares the rules;
+    an in-memory database is its engine's alone."""
+    engine = getattr(session.bind, "sync_engine", session.bind)
+    if engine is None:
+        return None
+    url = engine.url.render_as_string()
+    return (url, id(engine)) if is_memory(url) else url
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changed_rules(session: Session, _context: object) -> None:
+    if any(
+        isinstance(item, KeywordRule) for item in (*session.new, *session.dirty, *session.deleted)
+    ):
+        session.info["keyword_rules_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_changed_rules(session: Session) -> None:
+    if session.info.pop("keyword_rules_changed", False):
+        rule_cache.forget(_database_of(session))
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_changed_flag(session: Session) -> None:
+    session.info.pop("keyword_rules_changed", None)
+
+
+async def match(session: AsyncSession, text: str) -> Rule | None:
     """The first enabled rule that matches `text`, or None."""
-    rules = await session.exec(_ENABLED_RULES)
-    return next((rule for rule in rules if matches(rule, text)), None)
+    return next((rule for rule in await rule_cache.enabled(session) if matches(rule, text)), None)
 
 
 def _probes(pattern: str) -> list[str]:

@@ -1,14 +1,17 @@
 """Routing through the webhook: commands and aliases, usage replies, help, keyword rules, events."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import insert
 from sqlmodel import select
 
 from botstore.clock import FrozenClock
 from botstore.console.client import Emulator
 from botstore.models import Fan, KeywordRule, LedgerTransaction
 from botstore.seed import seed_demo
+from botstore.services import keywords
 from botstore.wechat import NewsReply
 from handlers import ROUTERS
 from tests.helpers import count
@@ -131,6 +134,49 @@ async def test_a_keyword_rule_that_renders_nothing_lets_the_text_go_on(
     )
     assert (await wechat.say("balance", fan="o_a")).content == "Your balance: ¥0.00"
     assert "don't know" in (await wechat.say("promo", fan="o_a")).content
+
+
+async def test_rules_are_cached_but_a_commit_that_changes_one_shows_at_once(
+    wechat: Emulator, sessions
+) -> None:
+    assert "don't know" in (await wechat.say("opening", fan="o_a")).content  # cached: no rules
+    await add_rules(sessions, KeywordRule(match_type="exact", pattern="opening", content="9-5"))
+    assert (await wechat.say("opening", fan="o_a")).content == "9-5"
+    async with sessions() as session, session.begin():
+        rule = (await session.exec(select(KeywordRule))).one()
+        rule.content = "10-6"
+    assert (await wechat.say("opening", fan="o_a")).content == "10-6"
+    async with sessions() as session, session.begin():
+        await session.delete((await session.exec(select(KeywordRule))).one())
+    assert "don't know" in (await wechat.say("opening", fan="o_a")).content
+
+
+async def test_another_processs_rule_edit_shows_within_the_cache_age(
+    wechat: Emulator, sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keywords.rule_cache, "max_age", 0.2)
+    assert "don't know" in (await wechat.say("opening", fan="o_a")).content
+    # Written as another process would: no ORM session of this process sees the change.
+    async with sessions() as session, session.begin():
+        connection = await session.connection()
+        await connection.execute(
+            insert(KeywordRule.__table__).values(
+                match_type="exact",
+                pattern="opening",
+                content="9-5",
+                priority=0,
+                reply_type="text",
+                title="",
+                description="",
+                url="",
+                pic_url="",
+                enabled=True,
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+    assert "don't know" in (await wechat.say("opening", fan="o_a")).content  # still cached
+    await asyncio.sleep(0.25)
+    assert (await wechat.say("opening", fan="o_a")).content == "9-5"
 
 
 async def test_keyword_rule_news_reply_is_one_card(wechat: Emulator, sessions) -> None:
