@@ -32,14 +32,14 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from jinja2 import Template
 from jinja2.runtime import Context
-from sqlalchemy import func, text, update
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.clock import Clock, SystemClock
 from botstore.config import Config
-from botstore.models import ClockState, Fan, GroupBuy, GroupStatus, Order, OrderStatus
+from botstore.models import ClockState, Fan
 from botstore.services import articles, coupons, groups, membership, orders, wealth
 from botstore.templating import project_environment
 
@@ -59,15 +59,16 @@ class JobContext:
     render: wealth.Render
 
 
+# Finds the earliest moment after `after` when a job has something to do (None: nothing).
+NextDue = Callable[[JobContext, AsyncSession, datetime], Awaitable[datetime | None]]
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     name: str
     # Does everything due by `now`; returns how many things it did.
     run: Callable[[JobContext, datetime], Awaitable[int]]
-    # The earliest moment after `after` when something falls due (None: nothing pending).
-    next_due: Callable[[JobContext, AsyncSession, datetime], Awaitable[datetime | None]] | None = (
-        None
-    )
+    next_due: NextDue | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,65 +169,33 @@ async def settle_ads(ctx: JobContext, now: datetime) -> int:
         return await articles.settle_ads(session, now=now)
 
 
-async def _next_dividend(
-    ctx: JobContext, session: AsyncSession, after: datetime
-) -> datetime | None:
-    return await wealth.next_dividend_due(session, after=after)
+def _due(find: Callable[..., Awaitable[datetime | None]]) -> NextDue:
+    """A service's `next_..._due(session, after=)` as a job's finder."""
 
+    async def next_due(ctx: JobContext, session: AsyncSession, after: datetime) -> datetime | None:
+        return await find(session, after=after)
 
-async def _next_maturity(
-    ctx: JobContext, session: AsyncSession, after: datetime
-) -> datetime | None:
-    return await wealth.next_maturity_due(session, after=after)
-
-
-async def _next_group_deadline(
-    ctx: JobContext, session: AsyncSession, after: datetime
-) -> datetime | None:
-    return (
-        await session.exec(
-            select(func.min(GroupBuy.deadline_at)).where(
-                GroupBuy.status == GroupStatus.OPEN, col(GroupBuy.deadline_at) > after
-            )
-        )
-    ).one()
-
-
-async def _next_month(ctx: JobContext, session: AsyncSession, after: datetime) -> datetime | None:
-    return await coupons.next_monthly(session, after=after)
-
-
-async def _next_coupon_expiry(
-    ctx: JobContext, session: AsyncSession, after: datetime
-) -> datetime | None:
-    return await coupons.next_expiry(session, after=after)
+    return next_due
 
 
 async def _next_auto_completion(
     ctx: JobContext, session: AsyncSession, after: datetime
 ) -> datetime | None:
     delay = timedelta(hours=ctx.config.orders.auto_complete_after_hours)
-    shipped = (
-        await session.exec(
-            select(func.min(Order.shipped_at)).where(
-                Order.status == OrderStatus.SHIPPED, col(Order.shipped_at) > after - delay
-            )
-        )
-    ).one()
-    return None if shipped is None else shipped + delay
+    return await orders.next_auto_completion(session, after=after, delay=delay)
 
 
 # The registry, run in this order at each instant: payouts before maturity, so a holding's last
 # dividend is paid before its principal returns.
 JOBS: list[Job] = [
-    Job("wealth.pay_dividends", pay_dividends, _next_dividend),
-    Job("wealth.mature_holdings", mature_holdings, _next_maturity),
-    Job("groups.expire_due", expire_group_buys, _next_group_deadline),
+    Job("wealth.pay_dividends", pay_dividends, _due(wealth.next_dividend_due)),
+    Job("wealth.mature_holdings", mature_holdings, _due(wealth.next_maturity_due)),
+    Job("groups.expire_due", expire_group_buys, _due(groups.next_deadline)),
     Job("orders.auto_complete_shipped", complete_shipped_orders, _next_auto_completion),
     Job("articles.settle_ads", settle_ads),
     # Expiry first: a coupon ending at a month's start is gone before that month's are issued.
-    Job("coupons.expire_due", expire_coupons, _next_coupon_expiry),
-    Job("coupons.issue_monthly", issue_monthly_coupons, _next_month),
+    Job("coupons.expire_due", expire_coupons, _due(coupons.next_expiry)),
+    Job("coupons.issue_monthly", issue_monthly_coupons, _due(coupons.next_monthly)),
 ]
 
 

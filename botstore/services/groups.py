@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -169,6 +169,17 @@ async def _complete(
         created.append(order)
     await session.flush()
     return created
+
+
+async def next_deadline(session: AsyncSession, *, after: datetime) -> datetime | None:
+    """The earliest deadline of an open group buy after `after`."""
+    return (
+        await session.exec(
+            select(func.min(GroupBuy.deadline_at)).where(
+                GroupBuy.status == GroupStatus.OPEN, col(GroupBuy.deadline_at) > after
+            )
+        )
+    ).one()
 
 
 async def expire_due(

@@ -9,7 +9,7 @@ order can't both ship, complete or cancel it.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -272,6 +272,21 @@ async def cancel(
             now=now,
         )
     return order
+
+
+async def next_auto_completion(
+    session: AsyncSession, *, after: datetime, delay: timedelta
+) -> datetime | None:
+    """When the earliest shipped order completes by itself (`delay` after shipping), if after
+    `after`."""
+    shipped = (
+        await session.exec(
+            select(func.min(Order.shipped_at)).where(
+                Order.status == OrderStatus.SHIPPED, col(Order.shipped_at) > after - delay
+            )
+        )
+    ).one()
+    return None if shipped is None else shipped + delay
 
 
 async def auto_complete_shipped(
