@@ -280,7 +280,11 @@ async def warm_up(
                 raise RuntimeError(f"warm-up top-up for {fan} failed: {exchange}")
             if not exchange.content.startswith("Topped up"):
                 raise RuntimeError(f"warm-up top-up for {fan}: {exchange.describe()}")
-    exchanges = await asyncio.gather(*(send(emulator, message, fan) for fan in fans * 3))
+    # Three rounds of one message per fan: all at once, 256 fans' three messages could queue
+    # past the reply budget on a slow machine and fail the warm-up.
+    exchanges = []
+    for _ in range(3):
+        exchanges += await asyncio.gather(*(send(emulator, message, fan) for fan in fans))
     for exchange in exchanges:
         if isinstance(exchange, str):
             raise RuntimeError(f"warm-up failed: {exchange}")
