@@ -58,13 +58,11 @@ class BulkWriter:
         returned: list[tuple[Any, ...]] = []
         for offset in range(0, len(rows), per_statement):
             chunk = rows[offset : offset + per_statement]
-            if self.qmark:
-                values = ", ".join(["(" + ", ".join(["?"] * width) + ")"] * len(chunk))
-            else:
-                values = ", ".join(
-                    "(" + ", ".join(self.marks(width, start=1 + index * width)) + ")"
-                    for index in range(len(chunk))
-                )
+            marks = self.marks(width * len(chunk))
+            values = ", ".join(
+                f"({', '.join(marks[start : start + width])})"
+                for start in range(0, len(marks), width)
+            )
             sql = (
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} RETURNING {returning}"
             )
