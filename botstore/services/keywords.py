@@ -92,13 +92,15 @@ class RuleCache:
     def __init__(self, max_age: float = 1.0) -> None:
         self.max_age = max_age
         self._rules: dict[object, tuple[float, tuple[Rule, ...]]] = {}
+        # Bumped by every forget: rules read before a change committed are not kept after it.
+        self._generation = 0
 
     async def enabled(self, session: AsyncSession) -> tuple[Rule, ...]:
         key = _database_of(session)
         cached = self._rules.get(key)
         if cached is not None and time.monotonic() - cached[0] < self.max_age:
             return cached[1]
-        read_at = time.monotonic()
+        read_at, generation = time.monotonic(), self._generation
         rules = tuple(
             Rule(
                 id=rule.id or 0,
@@ -109,10 +111,12 @@ class RuleCache:
             )
             for rule in await session.exec(_ENABLED_RULES)
         )
-        self._rules[key] = (read_at, rules)
+        if generation == self._generation:
+            self._rules[key] = (read_at, rules)
         return rules
 
     def forget(self, database: object) -> None:
+        self._generation += 1
         self._rules.pop(database, None)
 
 
