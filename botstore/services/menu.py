@@ -206,13 +206,6 @@ def validate_matchrule(matchrule: object) -> dict[str, Any]:
     return rule
 
 
-async def _menus(session: AsyncSession, *, conditional: bool) -> list[Menu]:
-    """The conditional menus, or the default one(s), oldest first."""
-    rule = col(Menu.matchrule)
-    statement = select(Menu).where(rule.is_not(None) if conditional else rule.is_(None))
-    return list((await session.exec(statement.order_by(col(Menu.id)))).all())
-
-
 async def save(session: AsyncSession, buttons: list[dict[str, Any]], *, now: datetime) -> Menu:
     """Validate and make `buttons` the default menu, replacing the previous one."""
     validate(buttons)
@@ -225,8 +218,8 @@ async def save(session: AsyncSession, buttons: list[dict[str, Any]], *, now: dat
 
 async def default(session: AsyncSession) -> Menu | None:
     """The default menu (the newest, should two saves have raced)."""
-    defaults = await _menus(session, conditional=False)
-    return defaults[-1] if defaults else None
+    statement = select(Menu).where(col(Menu.matchrule).is_(None)).order_by(col(Menu.id).desc())
+    return (await session.exec(statement.limit(1))).first()
 
 
 async def current(session: AsyncSession) -> list[dict[str, Any]] | None:
@@ -237,7 +230,8 @@ async def current(session: AsyncSession) -> list[dict[str, Any]] | None:
 
 async def conditional(session: AsyncSession) -> list[Menu]:
     """The conditional menus, oldest first."""
-    return await _menus(session, conditional=True)
+    statement = select(Menu).where(col(Menu.matchrule).is_not(None)).order_by(col(Menu.id))
+    return list((await session.exec(statement)).all())
 
 
 async def delete(session: AsyncSession) -> bool:
