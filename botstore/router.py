@@ -112,13 +112,12 @@ class Context:
             return None
         env = self.merchant_env or merchant_environment()
         try:
-            reply = render_reply(
+            return render_merchant_reply(
                 env, value, text=text, openid=self.fan.openid, nickname=self.fan.nickname
             )
         except Exception:  # a merchant's broken template falls back to the built-in reply
             log.warning("the %s reply failed to render", name, exc_info=True)
             return None
-        return None if is_blank(reply) else reply
 
     def news(self, *articles: Article) -> NewsReply:
         return NewsReply(tuple(articles))
@@ -424,7 +423,7 @@ class Dispatcher:
         rule = await keywords.match(ctx.session, text)
         if rule is not None:
             reply = self.keyword_reply(rule, ctx, text)
-            if not is_blank(reply):  # a rule rendering nothing lets the text go on
+            if reply is not None:  # a rule rendering nothing lets the text go on
                 return reply
         words = text.split()
         command = self.commands.get(words[0].lower()) if words else None
@@ -433,9 +432,9 @@ class Dispatcher:
             return custom or ctx.text("unknown_command.txt", text=_shorten(text))
         return await command.handler(ctx, *command.bind(words[1:]))
 
-    def keyword_reply(self, rule: keywords.Rule, ctx: Context, text: str) -> Reply:
+    def keyword_reply(self, rule: keywords.Rule, ctx: Context, text: str) -> Reply | None:
         try:
-            return render_reply(
+            return render_merchant_reply(
                 self.merchant_env,
                 rule_fields(rule),
                 text=text,
@@ -475,13 +474,18 @@ def render_reply(env: Environment, reply: Mapping[str, str], **values: str) -> R
     return TextReply(render_merchant(env, reply.get("content", ""), **values))
 
 
-def is_blank(reply: Reply) -> bool:
-    """A merchant template that rendered nothing: WeChat would show an empty bubble."""
-    if isinstance(reply, TextReply):
-        return not reply.content.strip()
-    if isinstance(reply, NewsReply):
-        return not any(article.title.strip() for article in reply.articles)
-    return False
+def render_merchant_reply(
+    env: Environment, reply: Mapping[str, str], **values: str
+) -> Reply | None:
+    """`render_reply` as the webhook sends it: None when the templates rendered nothing (WeChat
+    would show an empty bubble), so that the caller falls back. The admin preview shows the
+    empty reply instead, with `render_reply`."""
+    rendered = render_reply(env, reply, **values)
+    if isinstance(rendered, TextReply) and not rendered.content.strip():
+        return None
+    if isinstance(rendered, NewsReply) and not any(a.title.strip() for a in rendered.articles):
+        return None
+    return rendered
 
 
 def _shorten(text: str, limit: int = 40) -> str:
