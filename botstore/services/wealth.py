@@ -30,7 +30,7 @@ the same rows and invariants, at a hundred thousand payouts in seconds.
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -483,6 +483,41 @@ async def holdings(session: AsyncSession, fan: Fan) -> list[HoldingLine]:
 # --- the scheduler's work: dividends and maturity ---
 
 
+class DueHolding(NamedTuple):
+    """What a payout reads of a holding that is due: `_DUE_COLUMNS`, selected in this order."""
+
+    id: int
+    product_id: int
+    wallet_account_id: int
+    principal_fen: int
+    rate_bps: int
+    commission_bps: int
+    interval_days: int
+    periods: int
+    started_at: datetime
+    next_period: int
+    paid_fen: int
+    commission_fen: int
+    openid: str
+    product_name: str
+    fund_account_id: int
+    agency_account_id: int
+
+
+_DUE_JOINED = {
+    "openid": Fan.openid,
+    "product_name": WealthProduct.name,
+    "fund_account_id": WealthProduct.fund_account_id,
+    "agency_account_id": WealthProduct.agency_account_id,
+}
+# Only what the payout needs (each datetime read costs a conversion per row), in the
+# NamedTuple's order; a field with no column fails at import.
+_DUE_COLUMNS = tuple(
+    _DUE_JOINED[name] if name in _DUE_JOINED else getattr(Holding, name)
+    for name in DueHolding._fields
+)
+
+
 async def pay_due(
     session: AsyncSession,
     *,
@@ -500,25 +535,7 @@ async def pay_due(
     """
     conn = await session.connection()
     statement = (
-        select(
-            # Only what the payout needs: each datetime read costs a conversion per row.
-            col(Holding.id),
-            Holding.product_id,
-            Holding.wallet_account_id,
-            Holding.principal_fen,
-            Holding.rate_bps,
-            Holding.commission_bps,
-            Holding.interval_days,
-            Holding.periods,
-            Holding.started_at,
-            Holding.next_period,
-            Holding.paid_fen,
-            Holding.commission_fen,
-            Fan.openid,
-            WealthProduct.name,
-            WealthProduct.fund_account_id,
-            WealthProduct.agency_account_id,
-        )
+        select(*_DUE_COLUMNS)
         .join(Fan, col(Fan.id) == Holding.fan_id)
         .join(WealthProduct, col(WealthProduct.id) == Holding.product_id)
         # No status test: next_due_at is NULL once every period is paid, and a query on the
@@ -542,60 +559,45 @@ async def pay_due(
     writer = BulkWriter(conn)
     when = writer.when
     paid_at = when(now)
-    # Unpacked, not read by name: a Row's attribute lookup costs more than the arithmetic.
-    for (
-        holding_id,
-        product_id,
-        wallet_account_id,
-        principal_fen,
-        rate_bps,
-        commission_bps,
-        interval_days,
-        periods,
-        started_at,
-        period,
-        paid,
-        commission_paid,
-        openid,
-        product_name,
-        fund_account_id,
-        agency_account_id,
-    ) in rows:
-        funds.setdefault(fund_account_id, set()).add(product_id)
-        while period <= periods:
+    # Plain tuples, not Rows: a Row's attribute lookup costs more than the arithmetic.
+    for due in map(DueHolding._make, rows):
+        holding_id, started_at, interval_days = due.id, due.started_at, due.interval_days
+        period, paid, commission_paid = due.next_period, due.paid_fen, due.commission_fen
+        funds.setdefault(due.fund_account_id, set()).add(due.product_id)
+        while period <= due.periods:
             due_at = started_at + timedelta(days=period * interval_days)
             if due_at > now:
                 break
             amount, commission = period_amounts(
-                principal_fen, rate_bps, commission_bps, interval_days, period
+                due.principal_fen, due.rate_bps, due.commission_bps, interval_days, period
             )
             paid += amount
             commission_paid += commission
             key = f"payout:{holding_id}:{period}"
             payouts.append((holding_id, period, amount, commission, key, when(due_at), paid_at))
             if amount or commission:
-                legs = [(fund_account_id, -(amount + commission))]
+                legs = [(due.fund_account_id, -(amount + commission))]
                 if amount:
-                    legs.append((wallet_account_id, amount))
+                    legs.append((due.wallet_account_id, amount))
                 if commission:
-                    legs.append((agency_account_id, commission))
+                    legs.append((due.agency_account_id, commission))
                 movements.append(ledger.Movement(key, DIVIDEND, due_at, tuple(legs)))
             if amount:
                 context = {
-                    "product_name": product_name,
+                    "product_name": due.product_name,
                     "holding_id": holding_id,
                     "period": period,
-                    "periods": periods,
+                    "periods": due.periods,
                     "amount_fen": amount,
                     "paid_fen": paid,
-                    "principal_fen": principal_fen,
+                    "principal_fen": due.principal_fen,
                     "due_at": due_at,
                 }
                 text = render("notifications/dividend.txt", context)
-                notices.append(_notice(openid, text, DIVIDEND, now))
+                notices.append(_notice(due.openid, text, DIVIDEND, now))
             period += 1
         next_due = (
-            started_at + timedelta(days=period * interval_days) if period <= periods else None
+            started_at + timedelta(days=period * interval_days) if period <= due.periods else None
         )
         progress.append((period, when(next_due), paid, commission_paid, holding_id))
     try:
