@@ -13,16 +13,19 @@ product and N fans holding it, every holding owing its first daily dividend. The
   fund, wallet, agency), one payout row, one outbox notification rendered from its template,
   the holding's progress and the account balances;
 - set-based: the same rows written by a few INSERT ... SELECT / UPDATE statements in one
-  transaction (notification text built by string concatenation instead of a template).
+  transaction (the same notification text, built by SQL string functions instead of a
+  template).
 
-It checks both databases end in the same balances and row counts, and prints both times and the
-ratio against the target (under 10 s on SQLite, within 3x of the set-based statements).
+It checks both databases end in the same balances, row counts and notification messages, and
+prints both times and the ratio against the target (under 10 s on SQLite, within 3x of the
+set-based statements).
 """
 
 import argparse
 import asyncio
 import contextlib
 import functools
+import json
 import secrets
 import shutil
 import sys
@@ -172,16 +175,28 @@ def set_based_statements(dialect: str) -> list[str]:
     commission = f"({amount} * h.commission_bps / 10000)"
     key = "'payout:' || h.id || '\\:1'"  # backslash: not a bind parameter
     due = "h.next_due_at <= :now AND h.status = 'active'"
+    # The notification's very text (templates/replies/notifications/dividend.txt) and JSON shape.
     if dialect == "postgresql":
-        payload = (
-            "json_build_object('touser', f.openid, 'msgtype', 'text', 'text', "
-            f"json_build_object('content', 'Dividend ' || {amount} || ' fen from ' || p.name))"
-        )
+
+        def yuan(fen: str) -> str:
+            return f"(({fen}) / 100)::text || '.' || lpad((({fen}) % 100)::text, 2, '0')"
+
+        json_object = "json_build_object"
     else:
-        payload = (
-            "json_object('touser', f.openid, 'msgtype', 'text', 'text', "
-            f"json_object('content', 'Dividend ' || {amount} || ' fen from ' || p.name))"
-        )
+
+        def yuan(fen: str) -> str:
+            return f"printf('%d.%02d', ({fen}) / 100, ({fen}) % 100)"
+
+        json_object = "json_object"
+    content = (
+        f"'Dividend ¥' || {yuan(amount)} || ' from ' || p.name || ' (holding #' || h.id"
+        f" || ', 1/' || h.periods || ') is in your wallet. Paid so far: ¥'"
+        f" || {yuan(f'h.paid_fen + {amount}')} || '.'"
+    )
+    payload = (
+        f"{json_object}('touser', f.openid, 'msgtype', 'text', 'text', "
+        f"{json_object}('content', {content}))"
+    )
     return [
         f"""INSERT INTO ledger_transaction (key, kind, memo, created_at)
             SELECT {key}, 'dividend', '', h.next_due_at FROM holding h WHERE {due}""",
@@ -230,8 +245,15 @@ async def snapshot(engine: AsyncEngine) -> tuple[int, ...]:
         entries = (await session.exec(select(func.count()).select_from(LedgerEntry))).one()[0]
         outbox = (await session.exec(select(func.count()).select_from(OutboxMessage))).one()[0]
         paid = (await session.exec(select(func.sum(Holding.paid_fen)))).one()[0]
+        notices = (await session.exec(select(OutboxMessage.payload))).all()  # type: ignore[call-overload]
         assert await ledger.imbalance(session) == 0
-    return (*[int(total) for _, total in balances], payouts, entries, outbox, int(paid))
+    # The same messages, whatever JSON spacing each side's encoder chose.
+    messages = hash(frozenset(json.dumps(_loaded(row[0]), sort_keys=True) for row in notices))
+    return (*[int(total) for _, total in balances], payouts, entries, outbox, int(paid), messages)
+
+
+def _loaded(payload: object) -> object:
+    return json.loads(payload) if isinstance(payload, str) else payload
 
 
 async def measure(holdings: int, urls: list[str], batch_size: int) -> tuple[float, float]:
