@@ -1,5 +1,6 @@
 """Double-entry ledger: every movement is one balanced transaction, idempotent on its key."""
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -105,22 +106,23 @@ async def transfer_many(writer: BulkWriter, movements: Sequence[Movement]) -> li
     for movement in movements:
         if sum(amount for _, amount in movement.legs) != 0:
             raise UnbalancedTransaction(f"{movement.kind}: {movement.key}")
+    created = [writer.when(m.created_at) for m in movements]
     # RETURNING the key as well: rows may come back in any order.
     result = await writer.insert_returning(
         "ledger_transaction",
         ("key", "kind", "memo", "created_at"),
-        [(m.key, m.kind, "", writer.when(m.created_at)) for m in movements],
+        [(m.key, m.kind, "", at) for m, at in zip(movements, created, strict=True)],
         returning="key, id",
     )
-    by_key = {row[0]: row[1] for row in result}
+    by_key = dict(result)
     ids = [by_key[m.key] for m in movements]
     entries = []
-    deltas: dict[int, int] = {}
-    for txn_id, movement in zip(ids, movements, strict=True):
-        created_at = writer.when(movement.created_at)
+    deltas: defaultdict[int, int] = defaultdict(int)
+    for txn_id, movement, at in zip(ids, movements, created, strict=True):
+        kind = movement.kind
         for account_id, amount in movement.legs:
-            entries.append((txn_id, account_id, amount, movement.kind, created_at))
-            deltas[account_id] = deltas.get(account_id, 0) + amount
+            entries.append((txn_id, account_id, amount, kind, at))
+            deltas[account_id] += amount
     await writer.insert(
         "ledger_entry",
         ("transaction_id", "account_id", "amount_fen", "kind", "created_at"),
