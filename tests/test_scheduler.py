@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from jinja2 import UndefinedError
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -24,6 +25,7 @@ from botstore.config import Config
 from botstore.db import create_engine, migrate, session_factory
 from botstore.keys import db_key, scheduler_key
 from botstore.models import Account, Holding, OutboxMessage, Payout
+from botstore.scheduler import template_renderer
 from botstore.services import ledger
 from tests.services.test_wealth import buy, make_product, rich_fan
 
@@ -268,3 +270,26 @@ def test_one_of_two_servers_on_postgresql_runs_the_scheduler_and_another_takes_o
                 process.wait(timeout=30)
         for log in logs:
             log.close()
+
+
+def test_each_notification_renders_from_its_own_values_only() -> None:
+    """The renderer keeps one Jinja context per template: no render may see another's values."""
+    render = template_renderer()
+    values = {
+        "product_name": "Steady 30",
+        "holding_id": 7,
+        "period": 3,
+        "periods": 30,
+        "amount_fen": 105,
+        "paid_fen": 315,
+    }
+    assert render("notifications/dividend.txt", values) == (
+        "Dividend ¥1.05 from Steady 30 (holding #7, 3/30) is in your wallet. Paid so far: ¥3.15."
+    )
+    assert render("notifications/dividend.txt", values | {"amount_fen": 7, "paid_fen": 7}) == (
+        "Dividend ¥0.07 from Steady 30 (holding #7, 3/30) is in your wallet. Paid so far: ¥0.07."
+    )
+    with pytest.raises(UndefinedError, match="product_name"):
+        render(
+            "notifications/dividend.txt", {k: v for k, v in values.items() if k != "product_name"}
+        )
