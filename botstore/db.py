@@ -1,5 +1,6 @@
 """Engines, sessions and migrations for SQLite (default) and PostgreSQL."""
 
+import json
 import sqlite3
 from functools import partial
 from pathlib import Path
@@ -7,6 +8,7 @@ from threading import Thread
 from typing import Any
 
 import aiosqlite
+import orjson
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, make_url
@@ -25,9 +27,19 @@ QUERY_CACHE_SIZE = 100
 SQLITE_CACHED_STATEMENTS = 32
 
 
+def json_dumps(value: Any) -> str:
+    """JSON columns' serializer: orjson, ten times faster than json.dumps, which still writes
+    what orjson refuses (integers past 64 bits, lone surrogates). Both read back the same."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; on SQLite every transaction takes the write lock up front, and the
     transactions of one process queue in order for its single connection."""
+    kwargs.setdefault("json_serializer", json_dumps)
     if url.startswith("sqlite"):
         # SQLite runs one write transaction at a time anyway. With several connections the
         # others wait in SQLite's busy handler, which sleeps and retries with back-off, not in

@@ -1,8 +1,10 @@
 """The SQLite engine: one connection per process, transactions queued in arrival order, and one
-trip to aiosqlite's thread per statement with the cursor results DB-API code expects."""
+trip to aiosqlite's thread per statement with the cursor results DB-API code expects; and JSON
+columns on both engines."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -11,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from botstore.db import create_engine
+from botstore.models import AccountSetting
 
 
 @pytest.fixture
@@ -85,3 +88,22 @@ async def test_the_cursor_reports_rows_rowcount_and_lastrowid(engine: AsyncEngin
         streamed = await connection.stream(text("SELECT v FROM t ORDER BY id"))
         values = [row.v async for row in streamed]
     assert values == [7, 8, 9, 11, 12, 21, 22]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"text": "¥1.00 到账", "nested": {"list": [1, "two", None, True]}},
+        {"big": 2**70, "negative": -(2**70)},  # past orjson's 64 bits: json.dumps writes it
+        {"lone surrogate": "\ud800"},  # orjson refuses it too
+    ],
+    ids=["unicode", "big-integers", "surrogate"],
+)
+async def test_json_columns_keep_every_value_json_can_write(database, value) -> None:
+    async with database() as session, session.begin():
+        session.add(
+            AccountSetting(name="x", value=value, updated_at=datetime(2026, 1, 1, tzinfo=UTC))
+        )
+    async with database() as session:
+        stored = await session.get(AccountSetting, "x")
+    assert stored is not None and stored.value == value
