@@ -12,6 +12,7 @@ from sqlalchemy import (
     MetaData,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlmodel import Field, SQLModel
 
@@ -47,6 +48,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def _at(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
+
+
+def _active() -> Any:
+    # An admin's switch: an inactive row is hidden from fans and sells or takes payments no more,
+    # while what it already sold is served as before. The server default makes the rows written
+    # before the column existed (migration 0010), or by plain SQL, active.
+    return Field(default=True, sa_column_kwargs={"server_default": true()})
 
 
 class AccountKind:
@@ -202,6 +210,7 @@ class Store(SQLModel, table=True):
     name: str = Field(max_length=60)
     description: str = Field(default="", max_length=500)
     cover_url: str = Field(default="", max_length=500)
+    active: bool = _active()
     created_at: datetime = _at()
 
 
@@ -229,6 +238,7 @@ class Product(SQLModel, table=True):
     group_price_fen: int | None = Field(default=None, sa_type=BigInteger)
     group_size: int | None = None
     group_hours: int = 24
+    active: bool = _active()
     created_at: datetime = _at()
 
 
@@ -321,6 +331,7 @@ class Merchant(SQLModel, table=True):
     name: str = Field(max_length=60)
     scene: str = Field(max_length=64, unique=True)
     account_id: int = Field(foreign_key="account.id")
+    active: bool = _active()
     created_at: datetime = _at()
 
 
@@ -355,6 +366,7 @@ class PartnerService(SQLModel, table=True):
     account_id: int = Field(foreign_key="account.id")
     # The platform's cut of every payment, in basis points (100 = 1%).
     commission_bps: int = 0
+    active: bool = _active()
     created_at: datetime = _at()
 
 
