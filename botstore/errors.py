@@ -50,6 +50,17 @@ class UnknownMerchant(DomainError):
         super().__init__(code=code)
 
 
+class Deactivated(DomainError):
+    """The admin has deactivated this store, product, merchant or partner service: it sells and
+    takes payments no more. `ident` is what the fan typed (an id, or a merchant's code); `own`
+    when it is the fan's own store."""
+
+    template = "deactivated"
+
+    def __init__(self, what: str, ident: int | str, name: str, own: bool = False) -> None:
+        super().__init__(what=what, ident=ident, name=name, own=own)
+
+
 class InvalidCredential(DomainError):
     """An emulated API caller's appid, secret or access_token is wrong (or superseded)."""
 

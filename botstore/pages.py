@@ -7,7 +7,7 @@ from aiohttp import web
 from jinja2 import Environment
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.errors import NotFound
+from botstore.errors import Deactivated, NotFound
 from botstore.keys import config_key, db_key
 from botstore.services import stores
 from botstore.templating import project_environment
@@ -44,6 +44,9 @@ class Pages:
             except NotFound as error:
                 what, ident = error.details["what"], error.details["ident"]
                 raise web.HTTPNotFound(text=f"no {what} #{ident}") from None
+            except Deactivated as error:
+                what, ident = error.details["what"], error.details["ident"]
+                raise web.HTTPNotFound(text=f"{what} #{ident} is deactivated") from None
         html = self.env.get_template(f"pages/{template}").render(
             base=request.app[config_key].server.public_url, **context
         )
@@ -67,6 +70,6 @@ class Pages:
         product_id = _id(request, "product_id", "product")
 
         async def load(session: AsyncSession) -> dict[str, Any]:
-            return {"item": await stores.listing_of(session, product_id)}
+            return {"item": await stores.listing_on_sale(session, product_id)}
 
         return await self._render(request, "product.html", load)

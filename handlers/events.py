@@ -13,8 +13,11 @@ async def subscribe(ctx: Context) -> Reply:
     message = ctx.message
     scene = message.scene if isinstance(message, SubscribeEvent) else None
     fans.subscribe(ctx.fan, scene=scene, now=ctx.now)
-    # Following through a merchant's QR code starts paying that merchant (COMMANDS.md, Events).
-    merchant = await merchants.start_payment(ctx.session, ctx.fan, scene=scene, now=ctx.now)
+    # Following through a merchant's QR code starts paying that merchant (COMMANDS.md, Events);
+    # an inactive merchant's code only welcomes: a refusal would undo the follow.
+    merchant = await merchants.start_payment(
+        ctx.session, ctx.fan, scene=scene, now=ctx.now, refuse_inactive=False
+    )
     if merchant is not None:
         return ctx.text("offline/ask_amount.txt", merchant=merchant, welcome=True)
     welcome = await ctx.account_reply(settings.WELCOME)

@@ -20,7 +20,7 @@ async def all_stores(ctx: Context) -> Reply:
 @router.command("store", "店铺")
 async def store(ctx: Context, store_id: Id) -> Reply:
     """One store and its products."""
-    view = await stores.store_view(ctx.session, store_id)
+    view = await stores.store_view(ctx.session, store_id, ctx.fan)
     base = ctx.config.server.public_url
     # A passive reply to a fan's text shows one news item (wechat-protocol.md 3.2): products
     # go in its description, the page shows them all.

@@ -49,7 +49,7 @@ def partner_json(service: PartnerService, balance_fen: int) -> dict[str, Any]:
 async def _list(session: Any) -> list[dict[str, Any]]:
     return [
         partner_json(s, await ledger.balance_of(session, s.account_id))
-        for s in await partners.catalog(session)
+        for s in await partners.catalog(session, include_inactive=True)
     ]
 
 

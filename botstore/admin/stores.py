@@ -75,7 +75,7 @@ async def _owners(session: Any, fan_ids: set[int]) -> dict[int, str]:
 
 
 async def _store_list(session: Any) -> list[dict[str, Any]]:
-    summaries = await stores.all_stores(session)
+    summaries = await stores.all_stores(session, include_inactive=True)
     owners = await _owners(session, {s.store.owner_fan_id for s in summaries})
     return [
         store_json(s.store, owners.get(s.store.owner_fan_id, ""), s.products) for s in summaries

@@ -33,7 +33,7 @@ from botstore.models import (
     Product,
 )
 from botstore.money import Fen
-from botstore.services import ledger
+from botstore.services import ledger, stores
 from botstore.services.ledger import Leg
 
 INDEX_SIZE = 20
@@ -92,15 +92,20 @@ async def latest(session: AsyncSession, *, limit: int = INDEX_SIZE) -> Sequence[
     return (await session.exec(statement)).all()
 
 
-async def products_of(session: AsyncSession, article_id: int) -> tuple[Product, ...]:
-    """The products an article embeds as cards, in their order."""
-    rows = await session.exec(
+async def products_of(
+    session: AsyncSession, article_id: int, *, on_sale_only: bool = False
+) -> tuple[Product, ...]:
+    """The products an article embeds as cards, in their order; with `on_sale_only` (what fans
+    see), only those stores.on_sale keeps."""
+    statement = (
         select(Product)
         .join(ArticleProduct, col(ArticleProduct.product_id) == Product.id)
         .where(ArticleProduct.article_id == article_id)
         .order_by(col(ArticleProduct.position))
     )
-    return tuple(rows.all())
+    if on_sale_only:
+        statement = stores.on_sale(statement)
+    return tuple((await session.exec(statement)).all())
 
 
 async def add_product_card(
@@ -129,7 +134,7 @@ async def article_view(session: AsyncSession, article_id: int) -> ArticleView:
         article,
         await _author_name(session, article),
         ad if showing(ad) else None,
-        await products_of(session, article_id),
+        await products_of(session, article_id, on_sale_only=True),
     )
 
 
@@ -154,7 +159,7 @@ async def read(session: AsyncSession, fan: Fan, *, article_id: int) -> ArticleVi
         article,
         await _author_name(session, article),
         shown,
-        await products_of(session, article_id),
+        await products_of(session, article_id, on_sale_only=True),
     )
 
 

@@ -41,7 +41,7 @@ from botstore.models import (
     LedgerTransaction,
 )
 from botstore.money import Fen
-from botstore.services import ledger, membership, messages
+from botstore.services import ledger, membership, messages, switches
 from botstore.services.membership import DEFAULT_RULES, Rules
 
 ISSUED = "coupon_issued"
@@ -523,10 +523,6 @@ async def campaigns(session: AsyncSession) -> list[CampaignLine]:
 
 async def set_active(session: AsyncSession, campaign_id: int, *, active: bool) -> CouponCampaign:
     """Stop (or restart) a campaign's level-up and monthly issuing; issued coupons stay usable."""
-    campaign = await session.get(CouponCampaign, campaign_id)
-    if campaign is None:
-        raise NotFound("coupon campaign", campaign_id)
-    campaign.active = active
-    session.add(campaign)
-    await session.flush()
-    return campaign
+    return await switches.set_active(
+        session, CouponCampaign, campaign_id, what="coupon campaign", active=active
+    )

@@ -73,7 +73,7 @@ async def start(
     session: AsyncSession, fan: Fan, *, product_id: int, key: str, now: datetime
 ) -> Joined:
     """Start a group buy at the product's group price; the starter pays and is its first member."""
-    listing = await stores.listing_of(session, product_id)
+    listing = await stores.listing_on_sale(session, product_id, fan)
     product = listing.product
     if product.group_price_fen is None or product.group_size is None or listing.is_resale:
         raise NoGroupPrice(product_id)
@@ -104,7 +104,9 @@ async def join(
         raise NotFound("group", group_id)
     product = await session.get(Product, group.product_id)
     assert product is not None
-    listing = await stores.listing_of(session, group.product_id)
+    # A group of a product taken off sale can't fill any more: it fails at its deadline and
+    # refunds its members, as any group that doesn't fill.
+    listing = await stores.listing_on_sale(session, group.product_id, fan)
     if listing.store.owner_fan_id == fan.id:
         raise OwnProduct(group.product_id, "group-buy")
     already = await session.exec(

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.errors import BadArgument, NotFound, UnknownMerchant
+from botstore.errors import BadArgument, Deactivated, NotFound, UnknownMerchant
 from botstore.models import Account, AccountKind, Conversation, Fan, Merchant, QrCode
 from botstore.money import Fen
 from botstore.services import conversations, ledger, qrcodes, wallet
@@ -82,7 +82,7 @@ async def rename(session: AsyncSession, merchant_id: int, *, name: str) -> Merch
 
 
 async def all_merchants(session: AsyncSession) -> list[Merchant]:
-    """Every merchant, oldest first."""
+    """Every merchant, oldest first, active or not (the admin's list: fans get no list)."""
     return list((await session.exec(select(Merchant).order_by(col(Merchant.id)))).all())
 
 
@@ -127,9 +127,17 @@ async def pay(
     return await _pay(session, fan, await by_code(session, code), amount=amount, key=key, now=now)
 
 
+def refuse_if_inactive(merchant: Merchant) -> None:
+    """Raise Deactivated for a merchant the admin turned off: it takes no payments."""
+    if not merchant.active:
+        raise Deactivated("merchant", merchant.code, merchant.name)
+
+
 async def _pay(
     session: AsyncSession, fan: Fan, merchant: Merchant, *, amount: Fen, key: str, now: datetime
 ) -> Payment:
+    # Every payment path (by code, after a scan) passes here, before anything is written.
+    refuse_if_inactive(merchant)
     account_id = wallet.wallet_id(fan)
     txn = await ledger.transfer(
         session,
@@ -144,14 +152,25 @@ async def _pay(
 
 
 async def start_payment(
-    session: AsyncSession, fan: Fan, *, scene: str | None, now: datetime
+    session: AsyncSession,
+    fan: Fan,
+    *,
+    scene: str | None,
+    now: datetime,
+    refuse_inactive: bool = True,
 ) -> Merchant | None:
-    """A scan of a merchant's scene opens a payment conversation; other scenes do nothing."""
+    """A scan of a merchant's scene opens a payment conversation; other scenes do nothing.
+
+    An inactive merchant's scene raises Deactivated; with `refuse_inactive` off it is treated as
+    any other scene (None), for a follow, whose subscription must be kept and welcomed.
+    """
     merchant = await by_scene(session, scene or "")
-    if merchant is not None:
-        await conversations.start(
-            session, fan, kind=CONVERSATION, data={"merchant_id": merchant.id}, now=now
-        )
+    if merchant is None or (not merchant.active and not refuse_inactive):
+        return None
+    refuse_if_inactive(merchant)
+    await conversations.start(
+        session, fan, kind=CONVERSATION, data={"merchant_id": merchant.id}, now=now
+    )
     return merchant
 
 
@@ -182,6 +201,9 @@ async def pay_pending(
     up and send the amount again. The balance read is only for that reply: the payment itself is
     the ledger's conditional debit, so a race still can't overdraw (it raises InsufficientFunds).
     """
+    # Deactivated since the scan: refused before the shortfall check, so the fan isn't asked
+    # to top up for a payment that can't happen.
+    refuse_if_inactive(merchant)
     balance = await wallet.balance(session, fan)
     if balance < amount:
         conversation.data = {**conversation.data, "short": True}

@@ -90,7 +90,9 @@ async def buy(
     existing = (await session.exec(select(Order).where(Order.key == f"{key}:order"))).first()
     if existing is not None:
         return existing
-    listing = await stores.listing_of(session, product_id)
+    # Nothing is written before this: a product, store or supplier the admin turned off
+    # refuses the order with no stock or money moved.
+    listing = await stores.listing_on_sale(session, product_id, fan)
     if fan.id in (listing.store.owner_fan_id, listing.supplier_store.owner_fan_id):
         raise OwnProduct(product_id, "buy")
     # Lock order: product row, then the coupon, then accounts (ledger sorts them) - the same in

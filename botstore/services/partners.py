@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.errors import BadArgument, NotFound
+from botstore.errors import BadArgument, Deactivated, NotFound
 from botstore.models import Account, AccountKind, Fan, PartnerService
 from botstore.money import Fen
 from botstore.services import ledger, wallet
@@ -141,11 +141,15 @@ async def update(
     return service
 
 
-async def catalog(session: AsyncSession) -> list[PartnerService]:
-    """Every partner service, oldest first (their ids are what fans type)."""
-    return list(
-        (await session.exec(select(PartnerService).order_by(col(PartnerService.id)))).all()
-    )
+async def catalog(
+    session: AsyncSession, *, include_inactive: bool = False
+) -> list[PartnerService]:
+    """The active partner services, oldest first (their ids are what fans type); with
+    `include_inactive` (the admin's view), every one."""
+    statement = select(PartnerService).order_by(col(PartnerService.id))
+    if not include_inactive:
+        statement = statement.where(col(PartnerService.active))
+    return list((await session.exec(statement)).all())
 
 
 async def use(
@@ -155,6 +159,8 @@ async def use(
     service = await session.get(PartnerService, service_id)
     if service is None:
         raise NotFound("partner service", service_id)
+    if not service.active:
+        raise Deactivated("partner service", service_id, service.name)
     commission = commission_of(amount, service.commission_bps)
     partner_share = amount - commission
     account_id = wallet.wallet_id(fan)

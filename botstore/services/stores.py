@@ -3,15 +3,18 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.errors import (
     AlreadyReselling,
     BadArgument,
+    Deactivated,
     NoStore,
     NotFound,
     NotYours,
@@ -49,6 +52,48 @@ class Listing:
     def margin_fen(self) -> int:
         return self.product.price_fen - self.supplier.price_fen
 
+    @property
+    def on_sale(self) -> bool:
+        """Fans see it and may buy it: it, its store and (for a resale) its supplier's product
+        and store are all active."""
+        rows = (self.product, self.store, self.supplier, self.supplier_store)
+        return all(row.active for row in rows)
+
+
+def refuse_if_closed(store: Store, fan: Fan | None = None) -> None:
+    """Raise Deactivated for a store the admin turned off, telling `fan` when it is theirs."""
+    if not store.active:
+        own = fan is not None and store.owner_fan_id == fan.id
+        raise Deactivated("store", store.id or 0, store.name, own=own)
+
+
+def refuse_unless_on_sale(listing: Listing, fan: Fan | None = None) -> None:
+    """Raise Deactivated unless the listing is on sale, naming the store when the store is off
+    (the fan's own, when it is theirs) and the product otherwise (for a resale, whatever of its
+    supplier is off: the fan only knows the listing)."""
+    refuse_if_closed(listing.store, fan)
+    if not listing.on_sale:
+        raise Deactivated("product", listing.product.id or 0, listing.product.name)
+
+
+def on_sale(statement: Any) -> Any:
+    """`statement` (selecting from Product) narrowed to the products on sale, as
+    Listing.on_sale decides it, in SQL: for lists with a limit."""
+    supplier, supplier_store = aliased(Product), aliased(Store)
+    return (
+        statement.join(Store, col(Store.id) == Product.store_id)
+        .outerjoin(supplier, col(supplier.id) == Product.supplier_product_id)
+        .outerjoin(supplier_store, col(supplier_store.id) == supplier.store_id)
+        .where(
+            col(Product.active),
+            col(Store.active),
+            or_(
+                col(Product.supplier_product_id).is_(None),
+                and_(col(supplier.active), col(supplier_store.active)),
+            ),
+        )
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class StoreSummary:
@@ -81,10 +126,12 @@ async def store_of(session: AsyncSession, fan: Fan) -> Store | None:
 
 
 async def own_store(session: AsyncSession, fan: Fan) -> Store:
-    """The fan's store; refuses fans who have not opened one."""
+    """The fan's store to sell from; refuses fans who have not opened one, and fans whose store
+    the admin deactivated (the store stays theirs: `open` can't make a second one)."""
     store = await store_of(session, fan)
     if store is None:
         raise NoStore()
+    refuse_if_closed(store, fan)
     return store
 
 
@@ -146,6 +193,7 @@ async def set_group_price(
     listing = await listing_of(session, product_id)
     if listing.store.owner_fan_id != fan.id:
         raise NotYours("product", product_id, "store owner")
+    refuse_unless_on_sale(listing, fan)
     if listing.is_resale:
         # The supplier sets the discount; an affiliate can't promise stock at a lower price.
         raise NotYours("product", listing.supplier.id or 0, "supplying store's owner")
@@ -169,6 +217,7 @@ async def resell(
     supplier, supplier_store = source.supplier, source.supplier_store
     if supplier_store.id == store.id:
         raise OwnProduct(supplier.id or 0, "resell")
+    refuse_unless_on_sale(source, fan)
     if price < supplier.price_fen:
         raise PriceRefused("resale", price, supplier.price_fen)
     existing = (
@@ -196,11 +245,20 @@ async def resell(
 
 
 async def listing_of(session: AsyncSession, product_id: int) -> Listing:
-    """One product with its store and, for a resale, its supplier."""
+    """One product with its store and, for a resale, its supplier; on sale or not."""
     product = await session.get(Product, product_id)
     if product is None:
         raise NotFound("product", product_id)
     return (await _listings(session, [product]))[0]
+
+
+async def listing_on_sale(
+    session: AsyncSession, product_id: int, fan: Fan | None = None
+) -> Listing:
+    """One product a fan may see and buy; Deactivated if it, its store or its supplier is off."""
+    listing = await listing_of(session, product_id)
+    refuse_unless_on_sale(listing, fan)
+    return listing
 
 
 async def _listings(session: AsyncSession, products: Sequence[Product]) -> list[Listing]:
@@ -222,36 +280,44 @@ async def _listings(session: AsyncSession, products: Sequence[Product]) -> list[
     return out
 
 
-async def all_stores(session: AsyncSession) -> list[StoreSummary]:
-    """Every store with its number of products, oldest first."""
-    counts = (
-        select(Product.store_id, func.count().label("n"))
-        .group_by(col(Product.store_id))
-        .subquery()
-    )
-    rows = await session.exec(
+async def all_stores(
+    session: AsyncSession, *, include_inactive: bool = False
+) -> list[StoreSummary]:
+    """The active stores with their products on sale, oldest first; with `include_inactive`
+    (the admin's view), every store with all its products."""
+    counted = select(Product.store_id, func.count().label("n"))
+    if not include_inactive:
+        counted = on_sale(counted)
+    counts = counted.group_by(col(Product.store_id)).subquery()
+    statement = (
         select(Store, func.coalesce(counts.c.n, 0))
         .outerjoin(counts, counts.c.store_id == Store.id)
         .order_by(col(Store.id))
     )
+    if not include_inactive:
+        statement = statement.where(col(Store.active))
+    rows = await session.exec(statement)
     return [StoreSummary(store, int(n)) for store, n in rows.all()]
 
 
-async def store_view(session: AsyncSession, store_id: int) -> StoreView:
-    """One store and its products, oldest first."""
+async def store_view(session: AsyncSession, store_id: int, fan: Fan | None = None) -> StoreView:
+    """One active store and its products on sale, oldest first; Deactivated for a store the
+    admin turned off (telling `fan` when it is theirs)."""
     store = await session.get(Store, store_id)
     if store is None:
         raise NotFound("store", store_id)
+    refuse_if_closed(store, fan)
     products = await session.exec(
         select(Product).where(Product.store_id == store_id).order_by(col(Product.id))
     )
-    return StoreView(store, await _listings(session, products.all()))
+    listings = await _listings(session, products.all())
+    return StoreView(store, [listing for listing in listings if listing.on_sale])
 
 
 async def moments(session: AsyncSession, *, limit: int = MOMENTS_SIZE) -> list[Listing]:
-    """The newest product posts across stores, newest first (listing a product posts it)."""
+    """The newest posts of products on sale, newest first (listing a product posts it)."""
     products = await session.exec(
-        select(Product)
+        on_sale(select(Product))
         .order_by(col(Product.created_at).desc(), col(Product.id).desc())
         .limit(limit)
     )
