@@ -159,6 +159,6 @@ def setup(admin: web.Application) -> None:
         "/api/ads",
         name="ad",
         switch=lambda session, ad_id, on: articles.set_active(session, ad_id, active=on),
-        show=_one,
+        show=lambda _request, session, ad_id: _one(session, ad_id),
         verbs=("pause", "resume"),
     )

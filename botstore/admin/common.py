@@ -28,6 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botstore.errors import BadArgument, DomainError, NotFound
 from botstore.keys import clock_key, db_key
 from botstore.money import Fen, parse_yuan
+from botstore.services import switches
 from botstore.templating import project_environment
 
 
@@ -308,8 +309,16 @@ def optional_text(data: dict[str, Any], name: str, *, max_length: int) -> str | 
 
 # Switches an entity on or off: (session, id, on) -> anything.
 Switch = Callable[[AsyncSession, int, bool], Awaitable[object]]
-# An entity as the JSON API shows it: (session, id) -> its JSON.
-Show = Callable[[AsyncSession, int], Awaitable[dict[str, Any]]]
+# An entity as the JSON API shows it: (request, session, id) -> its JSON. The request is for
+# what the JSON links to (a merchant's QR code is shown on the server's public URL).
+Show = Callable[[web.Request, AsyncSession, int], Awaitable[dict[str, Any]]]
+
+
+def active_flag(model: Any, what: str) -> Switch:
+    """The Switch of a table's `active` column (services/switches.py); 404 names it `what`."""
+    return lambda session, ident, on: switches.set_active(
+        session, model, ident, what=what, active=on
+    )
 
 
 def add_switch_routes(
@@ -328,7 +337,7 @@ def add_switch_routes(
             entity_id = path_id(request)
             async with transaction(request) as session:
                 await switch(session, entity_id, on)
-                return web.json_response({name: await show(session, entity_id)})
+                return web.json_response({name: await show(request, session, entity_id)})
 
         return set_switch
 

@@ -243,5 +243,5 @@ def setup(admin: web.Application) -> None:
         switch=lambda session, campaign_id, on: coupons.set_active(
             session, campaign_id, active=on
         ),
-        show=_one,
+        show=lambda _request, session, campaign_id: _one(session, campaign_id),
     )

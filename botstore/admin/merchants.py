@@ -1,11 +1,21 @@
 """Admin: offline merchants and their QR scenes (GET /admin/merchants, JSON under
-/admin/api/merchants). A new merchant gets its permanent QR code (QR_LIMIT_STR_SCENE) at once."""
+/admin/api/merchants). A new merchant gets its permanent QR code (QR_LIMIT_STR_SCENE) at once.
+A deactivated merchant takes no payments, by code or scan; its code and QR code stay its own."""
 
 from typing import Any
 
 from aiohttp import web
 
-from botstore.admin.common import body, path_id, reading, render, text_field, transaction
+from botstore.admin.common import (
+    active_flag,
+    add_switch_routes,
+    body,
+    path_id,
+    reading,
+    render,
+    text_field,
+    transaction,
+)
 from botstore.admin.common import now as clock_now
 from botstore.errors import NotFound
 from botstore.keys import config_key
@@ -33,6 +43,7 @@ def merchant_json(
         "scene": merchant.scene,
         "balance_fen": balance_fen,
         "qr": qr,
+        "active": merchant.active,
         "created_at": merchant.created_at.isoformat(),
     }
 
@@ -46,6 +57,10 @@ async def _list(request: web.Request, session: Any) -> list[dict[str, Any]]:
         )
         for m in rows
     ]
+
+
+async def _one(request: web.Request, session: Any, merchant_id: int) -> dict[str, Any]:
+    return next(row for row in await _list(request, session) if row["id"] == merchant_id)
 
 
 async def list_merchants(request: web.Request) -> web.Response:
@@ -103,3 +118,10 @@ def setup(admin: web.Application) -> None:
     admin.router.add_post("/api/merchants", create)
     admin.router.add_patch("/api/merchants/{id}", edit)
     admin.router.add_post("/api/merchants/{id}/qrcode", make_qr)
+    add_switch_routes(
+        admin,
+        "/api/merchants",
+        name="merchant",
+        switch=active_flag(Merchant, "merchant"),
+        show=_one,
+    )

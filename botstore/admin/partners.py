@@ -1,11 +1,14 @@
 """Admin: partner services (GET /admin/partners, JSON under /admin/api/partners): name, category,
-mini program, and the platform's commission (basis points or percent)."""
+mini program, and the platform's commission (basis points or percent); deactivate and activate
+(a deactivated service is out of the fans' catalog and takes no payments)."""
 
 from typing import Any
 
 from aiohttp import web
 
 from botstore.admin.common import (
+    active_flag,
+    add_switch_routes,
     body,
     given,
     optional_text,
@@ -43,6 +46,7 @@ def partner_json(service: PartnerService, balance_fen: int) -> dict[str, Any]:
         "icon_url": service.icon_url,
         "commission_bps": service.commission_bps,
         "balance_fen": balance_fen,
+        "active": service.active,
     }
 
 
@@ -51,6 +55,10 @@ async def _list(session: Any) -> list[dict[str, Any]]:
         partner_json(s, await ledger.balance_of(session, s.account_id))
         for s in await partners.catalog(session, include_inactive=True)
     ]
+
+
+async def _one(_request: web.Request, session: Any, service_id: int) -> dict[str, Any]:
+    return next(row for row in await _list(session) if row["id"] == service_id)
 
 
 async def list_partners(request: web.Request) -> web.Response:
@@ -115,3 +123,10 @@ def setup(admin: web.Application) -> None:
     admin.router.add_get("/api/partners", list_partners)
     admin.router.add_post("/api/partners", create)
     admin.router.add_patch("/api/partners/{id}", edit)
+    add_switch_routes(
+        admin,
+        "/api/partners",
+        name="partner",
+        switch=active_flag(PartnerService, "partner service"),
+        show=_one,
+    )

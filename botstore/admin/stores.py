@@ -1,5 +1,5 @@
 """Admin: stores and their products (GET /admin/stores, JSON under /admin/api/stores and
-/admin/api/products)."""
+/admin/api/products), and switching either off and on (see services/stores.py: on_sale)."""
 
 from typing import Any
 
@@ -7,6 +7,8 @@ from aiohttp import web
 
 from botstore.admin.common import (
     FieldError,
+    active_flag,
+    add_switch_routes,
     body,
     given,
     int_field,
@@ -19,7 +21,7 @@ from botstore.admin.common import (
     yuan_field,
 )
 from botstore.admin.common import now as clock_now
-from botstore.models import Store
+from botstore.models import Product, Store
 from botstore.services import stores
 
 # --- stores ---
@@ -45,6 +47,7 @@ def store_json(store: Store, owner_openid: str, products: int | None = None) -> 
         "owner_openid": owner_openid,
         "description": store.description,
         "cover_url": store.cover_url,
+        "active": store.active,
         "created_at": store.created_at.isoformat(),
     }
     if products is not None:
@@ -67,6 +70,9 @@ def product_json(listing: stores.Listing) -> dict[str, Any]:
         "group_price_fen": product.group_price_fen,
         "group_size": product.group_size,
         "group_hours": product.group_hours,
+        "active": product.active,
+        # False also when its store, or a resale's supplier, is off: fans can't buy it.
+        "on_sale": listing.on_sale,
     }
 
 
@@ -80,6 +86,14 @@ async def _store_list(session: Any) -> list[dict[str, Any]]:
     return [
         store_json(s.store, owners.get(s.store.owner_fan_id, ""), s.products) for s in summaries
     ]
+
+
+async def _one_store(_request: web.Request, session: Any, store_id: int) -> dict[str, Any]:
+    return next(row for row in await _store_list(session) if row["id"] == store_id)
+
+
+async def _one_product(_request: web.Request, session: Any, product_id: int) -> dict[str, Any]:
+    return product_json(await stores.listing_of(session, product_id))
 
 
 async def list_stores(request: web.Request) -> web.Response:
@@ -220,3 +234,17 @@ def setup(admin: web.Application) -> None:
     admin.router.add_get("/api/products", list_products)
     admin.router.add_post("/api/products", create_product)
     admin.router.add_patch("/api/products/{id}", edit_product)
+    add_switch_routes(
+        admin,
+        "/api/stores",
+        name="store",
+        switch=active_flag(Store, "store"),
+        show=_one_store,
+    )
+    add_switch_routes(
+        admin,
+        "/api/products",
+        name="product",
+        switch=active_flag(Product, "product"),
+        show=_one_product,
+    )

@@ -162,5 +162,5 @@ def setup(admin: web.Application) -> None:
         "/api/wealth",
         name="product",
         switch=lambda session, product_id, on: wealth.set_enabled(session, product_id, enabled=on),
-        show=_one,
+        show=lambda _request, session, product_id: _one(session, product_id),
     )

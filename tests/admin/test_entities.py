@@ -17,16 +17,24 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/admin/api/stores", None),
     ("POST", "/admin/api/stores", {"owner_openid": "o_x", "name": "X"}),
     ("PATCH", "/admin/api/stores/1", {"name": "Y"}),
+    ("POST", "/admin/api/stores/1/deactivate", None),
+    ("POST", "/admin/api/stores/1/activate", None),
     ("GET", "/admin/api/products", None),
     ("POST", "/admin/api/products", {"store_id": 1, "name": "P", "price": "1", "stock": 1}),
     ("PATCH", "/admin/api/products/1", {"price": "2"}),
+    ("POST", "/admin/api/products/1/deactivate", None),
+    ("POST", "/admin/api/products/1/activate", None),
     ("GET", "/admin/api/merchants", None),
     ("POST", "/admin/api/merchants", {"code": "SHOP1", "name": "Shop"}),
     ("PATCH", "/admin/api/merchants/1", {"name": "Shop"}),
     ("POST", "/admin/api/merchants/1/qrcode", None),
+    ("POST", "/admin/api/merchants/1/deactivate", None),
+    ("POST", "/admin/api/merchants/1/activate", None),
     ("GET", "/admin/api/partners", None),
     ("POST", "/admin/api/partners", {"name": "P", "category": "c", "app_id": "wx1"}),
     ("PATCH", "/admin/api/partners/1", {"commission_bps": 1}),
+    ("POST", "/admin/api/partners/1/deactivate", None),
+    ("POST", "/admin/api/partners/1/activate", None),
     ("GET", "/admin/api/wealth", None),
     ("POST", "/admin/api/wealth", {"name": "W"}),
     ("PATCH", "/admin/api/wealth/1", {"rate_bps": 1}),
@@ -77,6 +85,17 @@ async def api(
         method, f"/admin/api/{path}", json=body, headers=bearer(config)
     )
     return response.status, await response.json()
+
+
+async def signed_in_page(client: TestClient, config: Config, path: str) -> str:
+    """The HTML of an admin page, signed in through the form as a merchant would."""
+    signed = await client.post(
+        "/admin/login", data={"token": config.admin.token, "next": path}, allow_redirects=False
+    )
+    assert signed.status == 303
+    response = await client.get(path)
+    assert response.status == 200, path
+    return await response.text()
 
 
 async def refused(

@@ -1,5 +1,6 @@
 """The entity pages in Debian's chromium: a field error shown at its input, a merchant and a
-product created from the forms, then changed through their Edit buttons."""
+product created from the forms, then changed through their Edit buttons (and the merchant
+deactivated through its button)."""
 
 from collections.abc import AsyncIterator
 from typing import Any
@@ -63,6 +64,13 @@ async def test_the_merchant_form_names_the_bad_field_then_creates_and_renames(
     await form.get_by_role("button", name="Save").click()
     await expect(page.locator("#flash")).to_have_text("Saved.")
     await expect(page.locator("tbody tr").first).to_contain_text("Tea Stall No. 9")
+
+    await page.locator("tbody tr").first.get_by_role("button", name="Deactivate").click()
+    await expect(page.locator("#flash")).to_have_text("Merchant deactivated.")
+    await expect(page.locator("tbody tr").first).to_contain_text("(deactivated)")
+    await expect(
+        page.locator("tbody tr").first.get_by_role("button", name="Activate")
+    ).to_be_visible()
 
 
 async def test_a_product_is_created_and_repriced_from_the_stores_page(

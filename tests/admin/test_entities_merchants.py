@@ -6,7 +6,7 @@ from aiohttp.test_utils import TestClient
 
 from botstore.config import Config
 from botstore.console.client import Emulator
-from tests.admin.test_entities import api, refused
+from tests.admin.test_entities import api, refused, signed_in_page
 
 
 async def new_merchant(client: TestClient, config: Config, **body: str) -> dict:
@@ -104,3 +104,27 @@ async def test_a_body_that_is_not_a_json_object_is_refused(
         headers={"Authorization": f"Bearer {config.admin.token}"},
     )
     assert (response.status, (await response.json())["field"]) == (400, "body")
+
+
+async def test_a_deactivated_merchant_is_shown_so_and_takes_no_payment_until_activated(
+    client: TestClient, config: Config, wechat: Emulator
+) -> None:
+    merchant = await new_merchant(client, config)
+    await wechat.say("topup 100", fan="o_diner")
+    status, data = await api(client, config, "POST", f"merchants/{merchant['id']}/deactivate")
+    assert (status, data["merchant"]["active"]) == (200, False)
+    assert data["merchant"]["qr"]["ticket"] == merchant["qr"]["ticket"]
+    paid = await wechat.say("pay DUMPLING1 5", fan="o_diner")
+    assert paid.content.endswith("Nothing was paid."), paid.content
+    assert (await wechat.say("balance", fan="o_diner")).content == "Your balance: ¥100.00"
+
+    html = await signed_in_page(client, config, "/admin/merchants")
+    assert 'Dumpling Hut <span class="muted">(deactivated)</span>' in html
+    assert f'data-post="/admin/api/merchants/{merchant["id"]}/activate"' in html
+
+    status, data = await api(client, config, "POST", f"merchants/{merchant['id']}/activate")
+    assert (status, data["merchant"]["active"]) == (200, True)
+    paid = await wechat.say("pay DUMPLING1 5", fan="o_diner")
+    assert paid.content.startswith("Paid ¥5.00 to Dumpling Hut")
+    status, data = await api(client, config, "POST", "merchants/99/deactivate")
+    assert (status, data["error"]) == (404, "no merchant #99")

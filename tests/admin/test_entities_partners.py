@@ -8,7 +8,7 @@ from sqlmodel import select
 from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.models import Account, AccountKind
-from tests.admin.test_entities import api, refused
+from tests.admin.test_entities import api, refused, signed_in_page
 
 SERVICE = {"name": "Cloud Taxi", "category": "ride hailing", "app_id": "wx0taxi0000000009"}
 
@@ -91,3 +91,28 @@ async def test_bad_partner_edits_change_nothing(
     await refused(client, config, sessions, "PATCH", path, {"app_id": "nope"}, "app_id")
     status, data = await api(client, config, "PATCH", "partners/42", {"name": "X"})
     assert (status, data["error"]) == (404, "no partner service #42")
+
+
+async def test_a_deactivated_partner_leaves_the_catalog_until_activated(
+    client: TestClient, config: Config, wechat: Emulator, sessions
+) -> None:
+    _, data = await api(client, config, "POST", "partners", {**SERVICE, "commission_bps": 500})
+    partner_id = data["partner"]["id"]
+    await wechat.say("topup 100", fan="o_rider")
+    status, data = await api(client, config, "POST", f"partners/{partner_id}/deactivate")
+    assert (status, data["partner"]["active"]) == (200, False)
+    assert (await wechat.say("services", fan="o_rider")).content == "No partner services yet."
+    used = await wechat.say(f"use {partner_id} 10", fan="o_rider")
+    assert used.content.endswith("Nothing was paid."), used.content
+    assert await platform_balance(sessions) == 0
+    _, data = await api(client, config, "GET", "partners")
+    assert [(p["name"], p["active"]) for p in data["partners"]] == [("Cloud Taxi", False)]
+
+    html = await signed_in_page(client, config, "/admin/partners")
+    assert f'data-post="/admin/api/partners/{partner_id}/activate"' in html
+
+    status, data = await api(client, config, "POST", f"partners/{partner_id}/activate")
+    assert (status, data["partner"]["active"]) == (200, True)
+    assert "Cloud Taxi" in (await wechat.say("services", fan="o_rider")).body
+    status, data = await api(client, config, "POST", "partners/99/deactivate")
+    assert (status, data["error"]) == (404, "no partner service #99")

@@ -6,7 +6,7 @@ from aiohttp.test_utils import TestClient
 
 from botstore.config import Config
 from botstore.console.client import Emulator
-from tests.admin.test_entities import api, refused
+from tests.admin.test_entities import api, refused, signed_in_page
 from tests.webhook.westore import balance, say, store_balance, topup
 
 
@@ -211,3 +211,40 @@ async def test_a_supplier_price_cannot_rise_above_a_resale_listing(
     await refused(
         client, config, sessions, "PATCH", f"products/{resale_id}", {"stock": 3}, "stock"
     )
+
+
+async def test_a_store_and_a_product_are_deactivated_and_activated_from_the_admin(
+    client: TestClient, config: Config, wechat: Emulator, sessions
+) -> None:
+    store_id = await owner_store(client, config, wechat)
+    body = {"store_id": store_id, "name": "Oolong", "price": "5", "stock": 3}
+    _, data = await api(client, config, "POST", "products", body)
+    product_id = data["product"]["id"]
+    await topup(wechat, "o_buyer", "100")
+
+    status, data = await api(client, config, "POST", f"products/{product_id}/deactivate")
+    assert (status, data["product"]["active"], data["product"]["on_sale"]) == (200, False, False)
+    assert "not on sale" in await say(wechat, "o_buyer", f"buy {product_id}")
+    status, data = await api(client, config, "POST", f"stores/{store_id}/deactivate")
+    assert (status, data["store"]["active"], data["store"]["products"]) == (200, False, 1)
+    _, data = await api(client, config, "POST", f"products/{product_id}/activate")
+    # Active again, but not on sale while its store is off.
+    assert (data["product"]["active"], data["product"]["on_sale"]) == (True, False)
+    assert "is closed" in await say(wechat, "o_buyer", f"buy {product_id}")
+    assert await balance(wechat, "o_buyer") == "100.00"
+    _, data = await api(client, config, "GET", "stores")
+    assert [s["active"] for s in data["stores"]] == [False]
+
+    html = await signed_in_page(client, config, "/admin/stores")
+    assert f'data-post="/admin/api/stores/{store_id}/activate"' in html
+    assert f'data-post="/admin/api/products/{product_id}/deactivate"' in html
+    assert "(off sale: its store or supplier is deactivated)" in html
+
+    status, data = await api(client, config, "POST", f"stores/{store_id}/activate")
+    assert (status, data["store"]["active"]) == (200, True)
+    assert (await say(wechat, "o_buyer", f"buy {product_id}")).startswith("Order #")
+    for path, error in [
+        ("stores/99/deactivate", "no store #99"),
+        ("products/99/activate", "no product #99"),
+    ]:
+        assert await api(client, config, "POST", path) == (404, {"error": error})
