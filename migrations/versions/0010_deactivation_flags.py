@@ -2,7 +2,7 @@
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-11-30 10:00:00
+Create Date: 2026-11-26 10:00:00
 
 Hand-written and dialect-neutral (no batch operations): batch mode would rebuild `store` and
 `product`, which other tables reference, under SQLite's foreign_keys=ON. Plain ADD COLUMN and
