@@ -3,9 +3,10 @@ three tries in all, and reports each; botstore's dedup answers the retry and mov
 
 A gated handler stands in for a slow one: it waits until the test opens its gate (after the tries
 that must time out), so no assertion depends on how fast the machine is, beyond each try reaching
-the server within the emulator's reply timeout (a loaded CI machine once missed 0.1 s)."""
+the server within the emulator's reply timeout: see `steady_loop`."""
 
 import asyncio
+import gc
 from collections.abc import Iterator
 
 import pytest
@@ -51,6 +52,19 @@ def gate() -> Iterator[asyncio.Event]:
 
 
 @pytest.fixture
+def steady_loop() -> Iterator[None]:
+    """No full garbage collection during the exchange. The emulator and the webhook share this
+    event loop, and late in the suite a full collection of the test process's heap stops it for
+    0.4 s and more (logged in CI), longer than a try's reply timeout: the emulator hangs up on
+    that try before the server has read it, and aiohttp never dispatches a request whose client
+    has gone, so the server saw one try fewer than the emulator sent (CI failed twice so)."""
+    gc.collect()
+    gc.disable()
+    yield
+    gc.enable()
+
+
+@pytest.fixture
 def seen() -> list[tuple[dict[str, str], bytes]]:
     return []
 
@@ -82,7 +96,7 @@ def open_after(gate: asyncio.Event, emulator: Emulator, timeouts: int) -> None:
 
 @pytest.mark.parametrize("encrypt", [False, True], ids=["plaintext", "aes"])
 async def test_a_slow_bot_is_retried_with_the_same_message_and_answers_once(
-    client, config: Config, clock: FrozenClock, sessions, gate, seen, encrypt: bool
+    client, config: Config, clock: FrozenClock, sessions, gate, seen, steady_loop, encrypt: bool
 ) -> None:
     wechat = Emulator(
         client, "/wechat", config.wechat, clock=clock, retries=True, reply_timeout=0.2
@@ -129,7 +143,7 @@ async def test_a_fast_bot_is_tried_once(client, config: Config, clock, gate, see
 
 
 async def test_no_answer_in_three_tries_is_reported_as_the_fan_sees_it(
-    client, config: Config, clock, sessions, gate, seen
+    client, config: Config, clock, sessions, gate, seen, steady_loop
 ) -> None:
     wechat = Emulator(
         client, "/wechat", config.wechat, clock=clock, retries=True, reply_timeout=0.5
@@ -138,13 +152,12 @@ async def test_no_answer_in_three_tries_is_reported_as_the_fan_sees_it(
     assert exchange.timed_out
     assert (exchange.status, exchange.reply) == (0, None)
     assert [t.answered for t in exchange.tries] == [False, False, False]
+    assert [t.outcome for t in exchange.tries] == ["timed out after 0.5 s, dropped"] * 3
     assert exchange.problems == ("no reply within 0.5 s on 3 tries",)
     assert "该公众号暂时无法提供服务" in exchange.describe()
     assert "No try was answered in time (3 tries)" in exchange.warnings[-1]
-    # Unexplained, for the next session: on an idle CI machine the server twice saw only two of
-    # the three tries (the third never reached this middleware). Every copy that arrives must
-    # carry the same MsgId, and dedup must still move money once.
-    assert 2 <= len(seen) <= 3
+    # Three copies of the one message reached the server; dedup must still move money once.
+    assert len(seen) == 3
     assert {parse_message(body).fields["MsgId"] for _, body in seen} == {"99"}
     # Let the first try's handler finish; a late copy gets its stored reply (dedup), once.
     gate.set()
