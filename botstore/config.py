@@ -169,7 +169,7 @@ class SchedulerConfig:
         default=10.0, metadata=_check(lambda v: 0 < v <= 3600, "must be between 0 and 3600")
     )
     batch_size: int = dataclasses.field(
-        default=1000, metadata=_check(lambda v: 1 <= v <= 100_000, "must be 1-100000")
+        default=2500, metadata=_check(lambda v: 1 <= v <= 100_000, "must be 1-100000")
     )
 
 
