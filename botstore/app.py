@@ -9,6 +9,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from botstore.admin import create_admin_app
+from botstore.admin.auth import SignInLimiter, limiter_key
 from botstore.api import setup_api
 from botstore.article_pages import setup_article_pages
 from botstore.clock import Clock, SystemClock
@@ -64,6 +65,7 @@ def create_app(
     setup_pages(app, env)
     setup_article_pages(app, env)
     setup_console(app, env)
+    app[limiter_key] = SignInLimiter(config.admin.failed_signins_per_minute)
     app.add_subapp("/admin/", create_admin_app())
     return app
 

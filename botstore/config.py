@@ -104,6 +104,10 @@ class AdminConfig:
     token: str = dataclasses.field(
         default=SHIPPED_ADMIN_TOKEN, metadata=_check(bool, "must not be empty")
     )
+    # Wrong admin tokens one client address may try in a minute before every try is refused.
+    failed_signins_per_minute: int = dataclasses.field(
+        default=20, metadata=_check(lambda v: v >= 0, "must be 0 (no limit) or more")
+    )
 
 
 def _is_zone(value: str) -> bool:

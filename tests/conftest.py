@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botstore.admin.auth import limiter_key
 from botstore.app import create_app
 from botstore.clock import FrozenClock
 from botstore.config import Config
@@ -172,6 +173,13 @@ def app(config: Config, clock: FrozenClock) -> web.Application:
 @pytest.fixture
 async def client(aiohttp_client: object, app: web.Application) -> TestClient:
     return await aiohttp_client(app)  # type: ignore[operator]
+
+
+@pytest.fixture
+def unlimited_token_tries(client: TestClient) -> None:
+    """For tests that sweep every route with wrong tokens: past admin.failed_signins_per_minute
+    the sign-in limiter answers 429 instead of 401 (tests/admin/test_signin_limit.py)."""
+    client.app[limiter_key].per_minute = 0
 
 
 @pytest.fixture

@@ -7,7 +7,10 @@ pages take the cookie and send everyone else to the sign-in form.
 import base64
 import hashlib
 import hmac
+import math
 import secrets
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from urllib.parse import quote, urlsplit
@@ -28,6 +31,68 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Reachable without signing in: the form itself and the stylesheet it uses.
 PUBLIC = ("/admin/login", "/admin/static/")
 PREFIX = "/admin"
+
+
+class SignInLimiter:
+    """Wrong admin tokens per client address over the last minute.
+
+    Past `per_minute` of them, every token from that address is refused unchecked (429) until
+    its oldest failure is a minute old: checking would tell a guesser when it is right. Only
+    token checks count; a signed session cookie can't be guessed and is not limited.
+    """
+
+    WINDOW_SECONDS = 60.0
+    MAX_ADDRESSES = 10_000  # beyond this, addresses with no recent failure are forgotten
+
+    def __init__(self, per_minute: int, now: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.now = now
+        self._failures: dict[str, deque[float]] = {}
+
+    def wait(self, address: str) -> float:
+        """Seconds before `address` may try a token again; 0 when it may now."""
+        failures = self._failures.get(address)
+        if not self.per_minute or failures is None:
+            return 0.0
+        self._expire(failures)
+        if len(failures) < self.per_minute:
+            return 0.0
+        return failures[0] + self.WINDOW_SECONDS - self.now()
+
+    def failed(self, address: str) -> None:
+        if not self.per_minute:
+            return
+        if address not in self._failures and len(self._failures) >= self.MAX_ADDRESSES:
+            self._forget_quiet_addresses()
+        self._failures.setdefault(address, deque(maxlen=self.per_minute)).append(self.now())
+
+    def _expire(self, failures: deque[float]) -> None:
+        while failures and failures[0] <= self.now() - self.WINDOW_SECONDS:
+            failures.popleft()
+
+    def _forget_quiet_addresses(self) -> None:
+        for address, failures in list(self._failures.items()):
+            self._expire(failures)
+            if not failures:
+                del self._failures[address]
+
+
+limiter_key = web.AppKey("signin_limiter", SignInLimiter)
+
+
+def refuse_while_locked_out(request: web.Request) -> None:
+    """429 while this client address has tried too many wrong tokens (see SignInLimiter)."""
+    wait = request.config_dict[limiter_key].wait(request.remote or "")
+    if wait > 0:
+        seconds = math.ceil(wait)
+        raise web.HTTPTooManyRequests(
+            text=f"too many wrong admin tokens from this address: try again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+def note_wrong_token(request: web.Request) -> None:
+    request.config_dict[limiter_key].failed(request.remote or "")
 
 
 def _key(token: str) -> bytes:
@@ -123,9 +188,11 @@ async def require_admin(request: web.Request, handler: Handler) -> web.StreamRes
         return await handler(request)
     api = path.startswith(f"{PREFIX}/api/")
     if "Authorization" in request.headers:
+        refuse_while_locked_out(request)
         if _bearer_ok(request):
             request[auth_kind_key] = "bearer"
             return await handler(request)
+        note_wrong_token(request)
         if api:
             raise _unauthorized()
     session = read(request.config_dict[config_key].admin.token, request.cookies.get(COOKIE))
@@ -160,11 +227,13 @@ async def login_form(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
         raise web.HTTPForbidden(text="cross-site request refused")
+    refuse_while_locked_out(request)
     form = await request.post()
     token = form.get("token")
     raw_next = form.get("next")
     nxt = _next(raw_next if isinstance(raw_next, str) else None)
     if not isinstance(token, str) or not token_matches(request, token):
+        note_wrong_token(request)
         response = render(
             request, "admin/login.html", active="", next=nxt, error="That is not the admin token."
         )

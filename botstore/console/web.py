@@ -175,9 +175,13 @@ def trusted(request: web.Request) -> bool:
         return True
     admin = request.config_dict[config_key].admin.token
     if "Authorization" in request.headers:
+        auth.refuse_while_locked_out(request)
         given = request.headers["Authorization"].encode()
         # Constant-time, so the token can't be guessed a character at a time.
-        return hmac.compare_digest(given, f"Bearer {admin}".encode())
+        if hmac.compare_digest(given, f"Bearer {admin}".encode()):
+            return True
+        auth.note_wrong_token(request)
+        return False
     return auth.read(admin, request.cookies.get(auth.COOKIE)) is not None
 
 

@@ -78,6 +78,7 @@ async def test_the_admin_has_these_mutating_routes_at_least(client: TestClient) 
         assert route in routes
 
 
+@pytest.mark.usefixtures("unlimited_token_tries")
 @pytest.mark.parametrize(
     "header", [None, "Bearer wrong", "change-me", "Basic change-me", "Bearer "]
 )

@@ -117,6 +117,7 @@ async def refused(
     return data["error"]
 
 
+@pytest.mark.usefixtures("unlimited_token_tries")
 @pytest.mark.parametrize("header", [None, "Bearer wrong", "change-me"])
 async def test_every_entity_route_needs_the_admin_token_and_changes_nothing(
     client: TestClient, sessions, header: str | None

@@ -408,6 +408,7 @@ BAD_CREDENTIALS: list[dict[str, str]] = [
 ]
 
 
+@pytest.mark.usefixtures("unlimited_token_tries")
 async def test_admin_routes_without_the_token_get_401_and_change_nothing(
     client: TestClient, sessions, demo: None
 ) -> None:
