@@ -535,12 +535,18 @@ async def state(request: web.Request) -> web.Response:
     """What the page needs on load: the menu, merchant scenes, known fans, the clock."""
     async with request.app[db_key]() as session:
         scenes = (
-            await session.exec(select(Merchant.scene, Merchant.name).order_by(Merchant.code))
+            await session.exec(
+                select(Merchant.scene, Merchant.name, Merchant.active).order_by(Merchant.code)
+            )
         ).all()
     return web.json_response(
         {
             "menu": await _menu(request),
-            "scenes": [{"scene": scene, "name": name} for scene, name in scenes],
+            # A deactivated merchant's printed code can still be scanned: listed, and marked.
+            "scenes": [
+                {"scene": scene, "name": name if active else f"{name} (deactivated)"}
+                for scene, name, active in scenes
+            ],
             "fans": await _fans(request),
             "now": request.config_dict[clock_key].now().isoformat(),
             "retries_supported": _retries_supported(),

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -64,8 +64,15 @@ def accrued_fen(ad: Ad) -> int:
     return ad.impressions * ad.cpm_fen // 1000 + ad.clicks * ad.cpc_fen
 
 
-def showing(ad: Ad | None) -> bool:
-    return ad is not None and ad.active and accrued_fen(ad) < ad.budget_fen
+def _shows_its_product() -> object:
+    # A product ad shows (and charges its advertiser) only while fans can buy the product.
+    on_sale = stores.on_sale(select(Product.id))
+    return or_(col(Ad.product_id).is_(None), col(Ad.product_id).in_(on_sale))
+
+
+def _showing() -> tuple[object, ...]:
+    """What an ad needs to show and count: active, budget left, its product (if any) on sale."""
+    return col(Ad.active), _has_budget(), _shows_its_product()
 
 
 async def _author_name(session: AsyncSession, article: Article) -> str:
@@ -129,11 +136,13 @@ async def add_product_card(
 async def article_view(session: AsyncSession, article_id: int) -> ArticleView:
     """One article as a page shows it; counts nothing."""
     article = await _article(session, article_id)
-    ad = await _ad(session, article.ad_id)
+    ad = None
+    if article.ad_id is not None:
+        ad = (await session.exec(select(Ad).where(Ad.id == article.ad_id, *_showing()))).first()
     return ArticleView(
         article,
         await _author_name(session, article),
-        ad if showing(ad) else None,
+        ad,
         await products_of(session, article_id, on_sale_only=True),
     )
 
@@ -150,7 +159,7 @@ async def read(session: AsyncSession, fan: Fan, *, article_id: int) -> ArticleVi
         # One conditional UPDATE: concurrent readers can't count past the budget's last fen.
         result = await session.exec(
             update(Ad)
-            .where(col(Ad.id) == article.ad_id, col(Ad.active), _has_budget())
+            .where(col(Ad.id) == article.ad_id, *_showing())
             .values(impressions=col(Ad.impressions) + 1)
         )
         if result.rowcount == 1:
@@ -174,9 +183,7 @@ async def click(session: AsyncSession, *, ad_id: int) -> Ad:
     if ad is None:
         raise NotFound("ad", ad_id)
     await session.exec(
-        update(Ad)
-        .where(col(Ad.id) == ad_id, col(Ad.active), _has_budget())
-        .values(clicks=col(Ad.clicks) + 1)
+        update(Ad).where(col(Ad.id) == ad_id, *_showing()).values(clicks=col(Ad.clicks) + 1)
     )
     return ad
 

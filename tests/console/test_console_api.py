@@ -472,8 +472,15 @@ async def test_state_lists_the_merchant_scenes(client: TestClient, sessions, clo
         await merchants.create(
             session, code="NOODLE", name="Noodle Bar", scene="merchant_NOODLE", now=clock.now()
         )
+        closed = await merchants.create(
+            session, code="SOUP", name="Soup Stall", scene="merchant_SOUP", now=clock.now()
+        )
+        closed.active = False
     state = await (await client.get("/console/api/state")).json()
-    assert state["scenes"] == [{"scene": "merchant_NOODLE", "name": "Noodle Bar"}]
+    assert state["scenes"] == [
+        {"scene": "merchant_NOODLE", "name": "Noodle Bar"},
+        {"scene": "merchant_SOUP", "name": "Soup Stall (deactivated)"},
+    ]
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ from botstore.clock import FrozenClock
 from botstore.console.client import Emulator
 from botstore.models import (
     Account,
+    Ad,
+    AdKind,
     Conversation,
     Fan,
     GroupBuy,
@@ -24,6 +26,7 @@ from botstore.models import (
     Product,
     Store,
 )
+from botstore.money import Fen
 from botstore.seed_offline import seed_offline
 from botstore.services import articles, groups, switches
 from botstore.wechat import NewsReply
@@ -234,6 +237,46 @@ async def test_an_article_shows_no_card_of_a_deactivated_product(
     assert [card.title for card in news.articles[1:]] == ["Cup ¥3.00"]
     html = await (await client.get(f"/articles/{article.id}")).text()
     assert "Cup" in html and "Green-tea" not in html
+
+
+async def test_a_product_ad_of_a_deactivated_product_neither_shows_nor_charges(
+    wechat: Emulator, sessions, client, clock: FrozenClock, tea: int
+) -> None:
+    async with sessions() as session, session.begin():
+        ad = await articles.create_campaign(
+            session,
+            advertiser="Tea House",
+            title="Green-tea",
+            url="https://example.com/tea",
+            budget=Fen(1000),
+            cpm=Fen(1000),
+            cpc=Fen(50),
+            kind=AdKind.PRODUCT,
+            product_id=tea,
+            now=clock.now(),
+        )
+        article = await articles.create_article(
+            session,
+            title="Brewing",
+            digest="Eighty degrees.",
+            author=None,
+            ad_id=ad.id,
+            now=clock.now(),
+        )
+    await switch(sessions, Product, tea, active=False)
+
+    read = await wechat.say(f"read {article.id}", fan="o_x")
+    assert "Sponsored" not in read.reply.reply.articles[0].description  # type: ignore[union-attr]
+    assert "Green-tea" not in await (await client.get(f"/articles/{article.id}")).text()
+    clicked = await client.get(f"/ads/{ad.id}/click?openid=o_x", allow_redirects=False)
+    assert clicked.status == 302
+    async with sessions() as session:
+        counted = await session.get(Ad, ad.id)
+        assert counted is not None and (counted.impressions, counted.clicks) == (0, 0)
+
+    await switch(sessions, Product, tea, active=True)
+    read = await wechat.say(f"read {article.id}", fan="o_x")
+    assert "Sponsored by Tea House" in read.reply.reply.articles[0].description  # type: ignore[union-attr]
 
 
 @pytest.fixture
