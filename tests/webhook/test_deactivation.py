@@ -6,8 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func
-from sqlmodel import select
+from sqlalchemy import func, update
+from sqlmodel import col, select
 
 from botstore.clock import FrozenClock
 from botstore.console.client import Emulator
@@ -28,7 +28,7 @@ from botstore.models import (
 )
 from botstore.money import Fen
 from botstore.seed_offline import seed_offline
-from botstore.services import articles, groups, switches
+from botstore.services import articles, groups, stores, switches
 from botstore.wechat import NewsReply
 from tests.webhook.westore import (
     balance,
@@ -98,6 +98,25 @@ async def test_a_deactivated_store_is_hidden_and_refuses_buyers_with_nothing_wri
     await switch(sessions, Store, 1, active=True)
     assert (await say(wechat, "o_buyer", f"buy {tea} 2")).startswith("Order #1: 2 x product #1")
     assert await stock(sessions, tea) == 3
+
+
+async def test_a_product_deactivated_while_a_purchase_runs_is_not_sold(
+    wechat: Emulator, sessions, tea: int, monkeypatch
+) -> None:
+    """The admin's deactivation commits between the buyer's check and the stock update (as it
+    can on PostgreSQL): the conditional stock update itself refuses."""
+    checked = stores.listing_on_sale
+
+    async def check_then_deactivate(session, product_id, fan=None):
+        listing = await checked(session, product_id, fan)
+        await session.exec(update(Product).where(col(Product.id) == tea).values(active=False))
+        return listing
+
+    monkeypatch.setattr(stores, "listing_on_sale", check_then_deactivate)
+    before = await money_and_goods(sessions)
+    refused = await say(wechat, "o_buyer", f"buy {tea} 2")
+    assert refused == "Product #1 (Green-tea) is not on sale: the account has deactivated it."
+    assert await money_and_goods(sessions) == before
 
 
 async def test_the_owner_of_a_deactivated_store_is_told_and_can_still_ship_what_was_sold(
