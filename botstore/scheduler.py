@@ -323,6 +323,8 @@ class Scheduler:
     leadership: Leadership = field(init=False)
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _aps: AsyncIOScheduler | None = field(init=False, default=None)
+    # The background jobs running now (a tick, a heartbeat): stop() waits for them.
+    _running: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.leadership = Leadership(self.engine)
@@ -397,7 +399,7 @@ class Scheduler:
         await self.leadership.try_lead()
         aps = AsyncIOScheduler(timezone=UTC)
         aps.add_job(
-            self._heartbeat,
+            self._tracked(self._heartbeat),
             "interval",
             seconds=settings.leader_retry_seconds,
             id="heartbeat",
@@ -405,7 +407,7 @@ class Scheduler:
             coalesce=True,
         )
         aps.add_job(
-            self._tick,
+            self._tracked(self._tick),
             "interval",
             seconds=settings.tick_seconds,
             id="tick",
@@ -415,11 +417,29 @@ class Scheduler:
         aps.start()
         self._aps = aps
 
+    def _tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._running.add(task)
+            try:
+                await job()
+            finally:
+                self._running.discard(task)
+
+        return run
+
     async def stop(self) -> None:
         if self._aps is not None:
+            # APScheduler's shutdown cancels the jobs still running, mid-statement. So: no new
+            # runs, then let a running tick finish its batch and a heartbeat its read (either
+            # holds a database connection, which must be back before the app disposes of its
+            # engine), then shut down.
+            self._aps.pause()
+            await asyncio.gather(*self._running, return_exceptions=True)
             self._aps.shutdown(wait=False)
             self._aps = None
-        async with self._lock:  # let a running tick finish its batch
+        async with self._lock:  # an advance asked for through the API
             pass
         await self.leadership.resign()
 

@@ -65,6 +65,33 @@ async def test_the_background_tick_pays_what_fell_due(
     assert paid == 200
 
 
+async def test_stopping_waits_for_the_background_job_in_flight(
+    aiohttp_client, config: Config, clock: FrozenClock, monkeypatch
+) -> None:
+    """A heartbeat (or tick) holds a database connection: the app disposes of its engine only
+    after stop(), so stop() must wait for it (a job cut off left a connection open)."""
+    app = create_app(
+        config.replace(scheduler={"tick_seconds": 3600, "leader_retry_seconds": 0.05}),
+        clock=clock,
+    )
+    client = await aiohttp_client(app)
+    scheduler = client.app[scheduler_key]
+    reading, finished = asyncio.Event(), []
+
+    async def slow_sync_clock() -> timedelta:
+        async with scheduler.sessions() as session:
+            await session.exec(select(func.count()).select_from(Holding))
+            reading.set()
+            await asyncio.sleep(0.3)
+        finished.append(True)
+        return timedelta()
+
+    monkeypatch.setattr(scheduler, "sync_clock", slow_sync_clock)
+    await asyncio.wait_for(reading.wait(), timeout=10)
+    await scheduler.stop()
+    assert finished == [True]
+
+
 async def test_a_disabled_scheduler_still_advances_but_never_ticks(
     aiohttp_client, config: Config, clock: FrozenClock
 ) -> None:
