@@ -308,10 +308,9 @@ async def store_view(session: AsyncSession, store_id: int, fan: Fan | None = Non
         raise NotFound("store", store_id)
     refuse_if_closed(store, fan)
     products = await session.exec(
-        select(Product).where(Product.store_id == store_id).order_by(col(Product.id))
+        on_sale(select(Product)).where(Product.store_id == store_id).order_by(col(Product.id))
     )
-    listings = await _listings(session, products.all())
-    return StoreView(store, [listing for listing in listings if listing.on_sale])
+    return StoreView(store, await _listings(session, products.all()))
 
 
 async def moments(session: AsyncSession, *, limit: int = MOMENTS_SIZE) -> list[Listing]:
