@@ -1,6 +1,8 @@
 """Money is integer fen; yuan exist only at the edges (parsing input, formatting replies)."""
 
-from decimal import Decimal, InvalidOperation
+import re
+import unicodedata
+from decimal import Decimal
 from typing import NewType
 
 from botstore.errors import BadArgument
@@ -10,25 +12,47 @@ Fen = NewType("Fen", int)
 # Ten million yuan: larger amounts are typos or attacks, not sandbox payments.
 MAX_YUAN = Decimal(10_000_000)
 
+# What people write for money: 12, 12.5, 0.05, .5, 1,000 or 1,000.50 (commas only between
+# groups of three), with ¥/￥ before or 元 after. Decimal() alone would also take 1e3, 1_000,
+# +5, NaN and Infinity, which move money nobody meant to move.
+_AMOUNT = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.(\d*))?", re.ASCII)
+_EXPONENT = re.compile(r"[\d.]+e[+-]?\d+", re.ASCII | re.IGNORECASE)
+_EXAMPLE = "not an amount in yuan, e.g. 12.5"
+
 
 def parse_yuan(text: str, *, name: str = "amount") -> Fen:
-    """'12.5' -> 1250. Refuses zero, negatives, more than two decimals and absurd sizes."""
-    cleaned = text.strip().removeprefix("¥").removeprefix("￥")
-    if not cleaned or len(cleaned) > 20 or not all(c.isascii() for c in cleaned):
-        raise BadArgument(name, text, "not an amount in yuan, e.g. 12.5")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise BadArgument(name, text, "not an amount in yuan, e.g. 12.5") from None
-    if not value.is_finite():
-        raise BadArgument(name, text, "not an amount in yuan, e.g. 12.5")
+    """'12.5' -> 1250. Refuses zero, signs, exponents, more than two decimals and absurd sizes."""
+    # NFKC turns the full-width digits of a Chinese keyboard (１２．５) into ASCII ones.
+    cleaned = unicodedata.normalize("NFKC", text).strip()
+    cleaned = cleaned.removeprefix("¥").removeprefix("￥").removesuffix("元").strip()
+    if not cleaned or len(cleaned) > 20:
+        raise BadArgument(name, text, _EXAMPLE)
+    if cleaned[0] in "+-":
+        reason = "must be more than zero" if cleaned[0] == "-" else "write it without a sign"
+        raise BadArgument(name, text, reason)
+    match = _AMOUNT.fullmatch(cleaned)
+    if match is None or not any(c in "0123456789" for c in cleaned):
+        raise BadArgument(name, text, _refusal(cleaned))
+    decimals = match.group(1)
+    if decimals is not None and len(decimals) > 2:
+        raise BadArgument(name, text, "at most two decimals (fen)")
+    value = Decimal(cleaned.replace(",", ""))
     if value <= 0:
         raise BadArgument(name, text, "must be more than zero")
     if value > MAX_YUAN:
         raise BadArgument(name, text, f"must be at most {MAX_YUAN:,} yuan")
-    if (value * 100) % 1 != 0:
-        raise BadArgument(name, text, "at most two decimals (fen)")
     return Fen(int(value * 100))
+
+
+def _refusal(cleaned: str) -> str:
+    """Why a string that Decimal might take is still not an amount."""
+    if _EXPONENT.fullmatch(cleaned):
+        return "write the amount in plain digits, e.g. 1000 (no exponents)"
+    if "_" in cleaned:
+        return "write the amount in plain digits, e.g. 1000 or 1,000"
+    if "," in cleaned:
+        return "commas go between groups of three digits, e.g. 1,000.50"
+    return _EXAMPLE
 
 
 def format_yuan(fen: int) -> str:

@@ -53,8 +53,26 @@ async def test_help_explains_one_command_by_name_or_alias(wechat: Emulator) -> N
         ("topup -5", "<amount>: must be more than zero\nUsage: topup <amount>"),
         ("topup 0", "<amount>: must be more than zero\nUsage: topup <amount>"),
         ("topup abc", "<amount>: not an amount in yuan, e.g. 12.5\nUsage: topup <amount>"),
-        ("topup 1e9", "<amount>: must be at most 10,000,000 yuan\nUsage: topup <amount>"),
+        (
+            "topup 1e9",
+            "<amount>: write the amount in plain digits, e.g. 1000 (no exponents)\nUsage: topup <amount>",
+        ),
+        ("topup 10000001", "<amount>: must be at most 10,000,000 yuan\nUsage: topup <amount>"),
         ("topup NaN", "<amount>: not an amount in yuan, e.g. 12.5\nUsage: topup <amount>"),
+        (
+            "topup 1E-2",
+            "<amount>: write the amount in plain digits, e.g. 1000 (no exponents)\nUsage: topup <amount>",
+        ),
+        (
+            "topup 1_0",
+            "<amount>: write the amount in plain digits, e.g. 1000 or 1,000\nUsage: topup <amount>",
+        ),
+        ("topup +5", "<amount>: write it without a sign\nUsage: topup <amount>"),
+        (
+            "topup 1,00",
+            "<amount>: commas go between groups of three digits, e.g. 1,000.50\nUsage: topup <amount>",
+        ),
+        ("topup inf", "<amount>: not an amount in yuan, e.g. 12.5\nUsage: topup <amount>"),
         ("topup 5 6", "unexpected '6'\nUsage: topup <amount>"),
         ("balance now", "unexpected 'now'\nUsage: balance"),
     ],
@@ -69,6 +87,17 @@ async def test_bad_arguments_reply_the_reason_and_usage_and_move_nothing(
 async def test_commands_are_case_insensitive_and_chinese_aliases_work(wechat: Emulator) -> None:
     assert (await wechat.say("TOPUP 5", fan="o_a")).content.startswith("Topped up ¥5.00")
     assert (await wechat.say("充值 ¥2.5", fan="o_a")).content == "Topped up ¥2.50. Balance: ¥7.50"
+
+
+@pytest.mark.parametrize(
+    ("amount", "topped_up"),
+    [("100元", "¥100.00"), ("１００", "¥100.00"), ("1,000.50", "¥1000.50"), ("￥0.5", "¥0.50")],
+)
+async def test_topup_takes_amounts_as_people_write_them(
+    wechat: Emulator, amount: str, topped_up: str
+) -> None:
+    reply = await wechat.say(f"充值 {amount}", fan="o_a")
+    assert reply.content.startswith(f"Topped up {topped_up}.")
 
 
 async def test_unknown_command_points_to_help(wechat: Emulator) -> None:
