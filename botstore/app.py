@@ -86,11 +86,25 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def background_ctx(app: web.Application) -> AsyncIterator[None]:
+    # Messages accepted before a crash were answered "success" (or not at all): finish them.
+    recovery = asyncio.create_task(_finish_accepted(app))
+    app[background_key].add(recovery)
+    recovery.add_done_callback(app[background_key].discard)
     yield
     # Handlers that outlived their reply budget still finish (and commit) before shutdown.
     pending = app[background_key]
     if pending:
         await asyncio.wait(pending, timeout=30)
+
+
+async def _finish_accepted(app: web.Application) -> None:
+    try:
+        handled = await app[dispatcher_key].finish_accepted(now=app[clock_key].now())
+    except Exception:  # the server serves anyway; the next start tries again
+        log.exception("finishing the messages accepted before the restart failed")
+        return
+    if handled:
+        log.warning("handled %d message(s) accepted before the restart", handled)
 
 
 async def prune_ctx(app: web.Application) -> AsyncIterator[None]:

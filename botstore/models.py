@@ -12,6 +12,7 @@ from sqlalchemy import (
     MetaData,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlmodel import Field, SQLModel
@@ -127,12 +128,37 @@ class LedgerEntry(SQLModel, table=True):
     created_at: datetime = _at()
 
 
+class MessageState:
+    ACCEPTED = "accepted"  # committed before anything is answered; not handled yet
+    DONE = "done"  # handled: the reply is stored with the key
+
+
 class ProcessedMessage(SQLModel, table=True):
-    """A message's dedup key with the reply it got: a retry gets this reply and runs nothing."""
+    """A message's dedup key with the reply it got: a retry gets this reply and runs nothing.
+
+    The key is committed `accepted` before the message is handled, so a message WeChat was told
+    `success` for survives a crash; a restarted server handles every accepted one.
+    """
 
     __tablename__ = "processed_message"
+    __table_args__ = (
+        CheckConstraint("state IN ('accepted', 'done')", name="state"),
+        # Few rows are ever accepted-but-not-done: the restart's scan reads only those.
+        Index(
+            "ix_processed_message_accepted",
+            "key",
+            sqlite_where=text("state = 'accepted'"),
+            postgresql_where=text("state = 'accepted'"),
+        ),
+    )
 
     key: str = Field(primary_key=True, max_length=200)
+    # Rows from before migration 0011 were all handled in one transaction: done.
+    state: str = Field(
+        default=MessageState.DONE,
+        max_length=16,
+        sa_column_kwargs={"server_default": MessageState.DONE},
+    )
     reply: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     handled_at: datetime = _at(index=True)
 

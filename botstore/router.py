@@ -1,13 +1,14 @@
 """Routing: commands with typed arguments, events, merchant keyword rules, one transaction per
 message. Knows no HTTP."""
 
+import asyncio
 import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NewType, get_type_hints
+from typing import Any, NewType, TypeVar, get_type_hints
 
 from jinja2 import Environment
 from sqlalchemy.exc import DBAPIError
@@ -30,6 +31,8 @@ from botstore.wechat import (
     TextMessage,
     TextReply,
     VoiceMessage,
+    build_message_xml,
+    parse_message,
     reply_from_dict,
     reply_to_dict,
 )
@@ -43,6 +46,8 @@ Text = NewType("Text", str)
 Word = NewType("Word", str)
 
 MAX_QTY = 999
+
+_T = TypeVar("_T")
 
 
 def _parse_id(text: str) -> int:
@@ -274,13 +279,15 @@ def is_transient(error: DBAPIError) -> bool:
 class Handoff:
     """Decides, without a race, who delivers a reply: the HTTP response or the outbox.
 
-    The webhook gives up at the reply budget; the handler claims the passive reply just before
-    it commits. Both run on one event loop with no await between test and set, so exactly one
-    side wins.
+    The webhook gives up at the reply budget, but only once the message is accepted (durable):
+    before that, WeChat's own retry is the message's only copy, so it must not hear `success`.
+    The handler claims the passive reply just before it commits. Both run on one event loop with
+    no await between test and set, so exactly one side wins.
     """
 
     def __init__(self) -> None:
         self.state = "pending"
+        self.accepted = asyncio.Event()
 
     def claim_passive(self) -> bool:
         if self.state == "pending":
@@ -288,9 +295,17 @@ class Handoff:
         return self.state == "passive"
 
     def give_up(self) -> bool:
-        if self.state == "pending":
+        if self.state == "pending" and self.accepted.is_set():
             self.state = "late"
         return self.state == "late"
+
+    @classmethod
+    def late(cls) -> "Handoff":
+        """For a message nobody waits on (finished after a restart): the reply goes out later."""
+        handoff = cls()
+        handoff.accepted.set()
+        handoff.give_up()
+        return handoff
 
 
 @dataclass
@@ -326,31 +341,57 @@ class Dispatcher:
     ) -> Outcome:
         """Handle `message` once; a copy seen before gets the first copy's reply.
 
-        A transaction PostgreSQL aborts to break a deadlock (or a serialization failure) kept
-        nothing, its dedup claim included, so it runs again from the start, a few times.
+        Two transactions: the first accepts the message (its dedup key and log row, committed,
+        so that a crash can't lose a message WeChat was told `success` for), the second handles
+        it and stores the reply with the key.
         """
+        key = message.dedup_key
+        await self._retrying(key, lambda: self._accept(message, key, encrypted=encrypted, now=now))
+        handoff.accepted.set()
+        return await self.finish(message, key, now=now, handoff=handoff)
+
+    async def finish(
+        self, message: InboundMessage, key: str, *, now: datetime, handoff: Handoff
+    ) -> Outcome:
+        """Handle the accepted message `key`, unless a copy of it was handled already."""
+        return await self._retrying(
+            key, lambda: self._finish_once(message, key, now=now, handoff=handoff)
+        )
+
+    async def finish_accepted(self, *, now: datetime) -> int:
+        """Handle every message accepted but never handled (the server stopped in between),
+        once each; their replies go to the outbox. Returns how many were handled here."""
+        async with self.sessions() as session:
+            pending = await messages.accepted(session)
+        handled = 0
+        for key, fields, _encrypted in pending:
+            try:
+                message = parse_message(build_message_xml(fields))
+                outcome = await self.finish(message, key, now=now, handoff=Handoff.late())
+            except Exception:  # one broken message must not keep the others waiting
+                log.exception("accepted message %s could not be handled", key)
+                continue
+            handled += not outcome.duplicate
+        return handled
+
+    async def _retrying(self, key: str, run: Callable[[], Awaitable[_T]]) -> _T:
+        # A transaction PostgreSQL aborts to break a deadlock (or a serialization failure)
+        # kept nothing, so it runs again from the start, a few times.
         for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
             try:
-                return await self._handle_once(
-                    message, encrypted=encrypted, now=now, handoff=handoff
-                )
+                return await run()
             except DBAPIError as error:
                 if attempt == TRANSIENT_ATTEMPTS or not is_transient(error):
                     raise
-                log.warning("message %s: %s; running it again", message.dedup_key, error.orig)
+                log.warning("message %s: %s; running it again", key, error.orig)
         raise AssertionError("unreachable")
 
-    async def _handle_once(
-        self, message: InboundMessage, *, encrypted: bool, now: datetime, handoff: Handoff
-    ) -> Outcome:
-        key = message.dedup_key
+    async def _accept(
+        self, message: InboundMessage, key: str, *, encrypted: bool, now: datetime
+    ) -> None:
         async with self.sessions() as session, session.begin():
             if not await messages.claim(session, key, now=now):
-                stored = await messages.stored_reply(session, key)
-                if stored is None:  # pruned between the insert and the read
-                    return Outcome(None, now, duplicate=True)
-                reply = reply_from_dict(stored.reply) if stored.reply else None
-                return Outcome(reply, stored.handled_at, duplicate=True)
+                return  # a copy was accepted (and logged) before
             await messages.record(
                 session,
                 key=key,
@@ -361,6 +402,17 @@ class Dispatcher:
                 encrypted=encrypted,
                 now=now,
             )
+
+    async def _finish_once(
+        self, message: InboundMessage, key: str, *, now: datetime, handoff: Handoff
+    ) -> Outcome:
+        async with self.sessions() as session, session.begin():
+            if not await messages.take(session, key):
+                stored = await messages.stored_reply(session, key)
+                if stored is None:  # pruned since
+                    return Outcome(None, now, duplicate=True)
+                reply = reply_from_dict(stored.reply) if stored.reply else None
+                return Outcome(reply, stored.handled_at, duplicate=True)
             fan = await fans.get_or_create(session, message.from_user, now=now)
             ctx = Context(
                 message,

@@ -141,7 +141,8 @@ async def receive(request: web.Request) -> web.Response:
 async def _handle_within_budget(
     app: web.Application, message: InboundMessage, encrypted: bool
 ) -> Outcome | None:
-    """Run the dispatcher; past the reply budget answer "success" and let it finish alone."""
+    """Run the dispatcher; past the reply budget, once the message is accepted, answer
+    "success" and let it finish alone."""
     handoff = Handoff()
     task = asyncio.create_task(
         app[dispatcher_key].handle(
@@ -150,7 +151,13 @@ async def _handle_within_budget(
     )
     budget = app[config_key].server.reply_budget_seconds
     done, _ = await asyncio.wait({task}, timeout=budget)
-    if not done and handoff.give_up():
+    if not done and not handoff.accepted.is_set():
+        # Not accepted yet (the database is busy): until it is, WeChat's retry is the only copy
+        # of this message, so keep waiting rather than answer "success" for it.
+        accepted = asyncio.ensure_future(handoff.accepted.wait())
+        await asyncio.wait({task, accepted}, return_when=asyncio.FIRST_COMPLETED)
+        accepted.cancel()
+    if not task.done() and handoff.give_up():
         # Money work is never cancelled: the handler finishes and its reply goes to the outbox.
         background = app[background_key]
         background.add(task)

@@ -21,7 +21,16 @@ class LiveServer:
     """One server process that can be started, killed with SIGKILL and started again on the
     same port and database (its output goes to `<directory>/<name>.log`, appended)."""
 
-    def __init__(self, directory: Path, *, name: str = "serve", **settings: str) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        name: str = "serve",
+        module: str = "botstore",
+        **settings: str,
+    ) -> None:
+        # What `python -m` runs: botstore's CLI (`serve`), or a test's own server module.
+        self.command = [sys.executable, "-m", module] + (["serve"] if module == "botstore" else [])
         self.port = free_port()
         self.env = os.environ | {
             "BOTSTORE_DATABASE_URL": f"sqlite+aiosqlite:///{directory}/live.db",
@@ -47,7 +56,7 @@ class LiveServer:
         """Spawn the server and return once it accepts connections."""
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "botstore", "serve"],
+                self.command,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

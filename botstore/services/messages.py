@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.db import insert_or_skip
-from botstore.models import InboundMessage, OutboxMessage, ProcessedMessage
+from botstore.models import InboundMessage, MessageState, OutboxMessage, ProcessedMessage
 from botstore.services.bulk import BulkWriter
 
 # The per-message statements are built once: building and cache-keying a statement on every
@@ -20,21 +20,47 @@ _CLAIM = {
     for name in ("postgresql", "sqlite")
 }
 _STORE_REPLY = update(ProcessedMessage).where(col(ProcessedMessage.key) == bindparam("claimed"))
+_TAKE = (
+    update(ProcessedMessage)
+    .where(
+        col(ProcessedMessage.key) == bindparam("claimed"),
+        col(ProcessedMessage.state) == MessageState.ACCEPTED,
+    )
+    .values(state=MessageState.DONE)
+)
 _RECORD = insert(InboundMessage)
 
 
 async def claim(session: AsyncSession, key: str, *, now: datetime) -> bool:
-    """Take `key` for this transaction; False if it was already handled.
-
-    A copy still being handled elsewhere holds the key uncommitted: PostgreSQL makes this insert
-    wait for that commit, and SQLite's immediate transactions queue behind it, so a duplicate
-    always sees the first copy's outcome.
-    """
+    """Accept `key`: committed, it is the promise that the message will be handled. False if a
+    copy was accepted before (PostgreSQL makes this insert wait for an uncommitted copy)."""
     connection = await session.connection()
     result = await connection.execute(
-        _CLAIM[connection.dialect.name], {"key": key, "reply": None, "handled_at": now}
+        _CLAIM[connection.dialect.name],
+        {"key": key, "state": MessageState.ACCEPTED, "reply": None, "handled_at": now},
     )
     return result.rowcount == 1
+
+
+async def take(session: AsyncSession, key: str) -> bool:
+    """Mark the accepted `key` done in this transaction, to handle it; False if a copy was
+    handled already. The row lock (PostgreSQL) or the write lock (SQLite) makes every other
+    copy wait for this transaction, then see it done."""
+    connection = await session.connection()
+    result = await connection.execute(_TAKE, {"claimed": key})
+    return result.rowcount == 1
+
+
+async def accepted(session: AsyncSession) -> list[tuple[str, dict[str, Any], bool]]:
+    """The messages accepted but never handled (the server stopped in between), oldest first:
+    (key, fields as logged, whether it came encrypted)."""
+    statement = (
+        select(InboundMessage.dedup_key, InboundMessage.fields, InboundMessage.encrypted)
+        .join(ProcessedMessage, col(ProcessedMessage.key) == col(InboundMessage.dedup_key))
+        .where(col(ProcessedMessage.state) == MessageState.ACCEPTED)
+        .order_by(col(InboundMessage.id))
+    )
+    return [tuple(row) for row in (await session.exec(statement)).all()]  # type: ignore[misc]
 
 
 async def stored_reply(session: AsyncSession, key: str) -> ProcessedMessage | None:
@@ -83,7 +109,11 @@ async def record(
 async def prune(session: AsyncSession, *, older_than: timedelta, now: datetime) -> int:
     """Forget dedup keys past retention; the message log and the ledger keep their own records."""
     result = await session.exec(
-        delete(ProcessedMessage).where(col(ProcessedMessage.handled_at) < now - older_than)
+        delete(ProcessedMessage).where(
+            col(ProcessedMessage.handled_at) < now - older_than,
+            # An accepted message is a promise still to keep, however old.
+            col(ProcessedMessage.state) == MessageState.DONE,
+        )
     )
     return result.rowcount
 

@@ -188,7 +188,8 @@ async def test_postgres_cut_off_gets_503_and_recovers_without_a_restart(
     wechat = Emulator(await aiohttp_client(app), "/wechat", config.wechat, clock=clock)
     assert (await wechat.say("topup 10", fan="o_a")).content.startswith("Topped up")
 
-    # One message is mid-transaction (claimed, logged, not committed) when the cut comes.
+    # One message is accepted (its key and log row committed) and mid-handling when the cut
+    # comes.
     slow = asyncio.create_task(wechat.say("slow 3", fan="o_a", msg_id=500))
     await wait_for_open_transaction(database_url)
     async with postgres_cut_off(database_url):
@@ -196,8 +197,10 @@ async def test_postgres_cut_off_gets_503_and_recovers_without_a_restart(
         refused += [await wechat.say("topup 5", fan="o_a", msg_id=501 + n) for n in range(3)]
     assert [(r.status, r.body) for r in refused] == [(503, UNAVAILABLE)] * 4
 
-    # Nothing of them was kept: no log row, no dedup key, no money.
-    assert await kept(database_url, range(500, 504)) == []
+    # Nothing of the refused ones was kept: no log row, no dedup key, no money. The accepted
+    # one keeps its log row and key (still accepted), but moved no money.
+    assert await kept(database_url, range(501, 504)) == []
+    assert sorted(await kept(database_url, range(500, 501))) == ["msg:500", "msg:500"]
 
     # Back without a restart: the platform's retries run once each, new messages run.
     assert (await wechat.say("slow 0", fan="o_a", msg_id=500)).content == "done slowly"

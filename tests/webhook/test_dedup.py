@@ -185,5 +185,10 @@ async def test_a_transaction_aborted_by_a_deadlock_runs_again_from_the_start(
     else:  # given up after the last attempt: 503, and nothing of any attempt was kept
         assert (exchange.status, exchange.body) == (503, "database unavailable, try again")
         assert len(attempts) == TRANSIENT_ATTEMPTS
-        assert await count(sessions, ProcessedMessage) == 0
+        async with sessions() as session:
+            claimed = (await session.exec(select(ProcessedMessage))).one()
+        assert (claimed.key, claimed.state, claimed.reply) == ("msg:7", "accepted", None)
         assert await balance(wechat, "o_a") == "Your balance: ¥0.00"
+        # The message stays accepted: WeChat's retry handles it, once.
+        assert (await wechat.say("contend", fan="o_a", msg_id=7)).content == "won"
+        assert await balance(wechat, "o_a") == "Your balance: ¥5.00"
