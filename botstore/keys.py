@@ -10,6 +10,7 @@ from botstore.clock import Clock
 from botstore.config import Config
 from botstore.router import Dispatcher, Router
 from botstore.scheduler import Scheduler
+from botstore.signed_queries import SeenQueries
 from botstore.wechat import ReplyRenderer, WeChatCrypto
 
 config_key = web.AppKey("config", Config)
@@ -20,5 +21,6 @@ routers_key = web.AppKey("routers", list[Router])
 dispatcher_key = web.AppKey("dispatcher", Dispatcher)
 crypto_key = web.AppKey("crypto", WeChatCrypto)
 xml_key = web.AppKey("xml", ReplyRenderer)
+seen_queries_key = web.AppKey("seen_queries", SeenQueries)
 background_key = web.AppKey("background", set[asyncio.Task[object]])
 scheduler_key = web.AppKey("scheduler", Scheduler)

@@ -98,7 +98,7 @@ class Context:
     message: InboundMessage
     fan: Fan
     session: AsyncSession  # this message's unit of work: hand it to services, don't query here
-    dedup_key: str  # MsgId, or FromUserName+CreateTime for events
+    dedup_key: str  # FromUserName+MsgId, or FromUserName+CreateTime for events
     now: datetime  # the emulated clock, read once per message
     config: Config
     replies: TemplateReplies

@@ -1,5 +1,6 @@
 """The webhook: GET verification and the POST pipeline
-cap -> verify -> decrypt -> parse -> dedupe -> route -> reply. Knows no business rules."""
+cap -> verify -> decrypt -> parse -> refuse a reused query -> dedupe -> route -> reply.
+Knows no business rules."""
 
 import asyncio
 import logging
@@ -15,9 +16,11 @@ from botstore.keys import (
     config_key,
     crypto_key,
     dispatcher_key,
+    seen_queries_key,
     xml_key,
 )
 from botstore.router import Handoff, Outcome
+from botstore.signed_queries import SeenQueries
 from botstore.wechat import (
     CryptoError,
     InboundMessage,
@@ -34,6 +37,7 @@ SUCCESS = "success"
 
 
 def setup_webhook(app: web.Application, *, path: str) -> None:
+    app[seen_queries_key] = SeenQueries()
     app.router.add_get(path, verify_url)
     app.router.add_post(path, receive)
 
@@ -60,6 +64,26 @@ def _signed_query(request: web.Request) -> tuple[str, str]:
     if window and nearest > window:
         raise web.HTTPForbidden(text="stale timestamp")
     return timestamp, nonce
+
+
+def _refuse_reused_query(request: web.Request, timestamp: str, body: bytes) -> None:
+    """403 when this signed timestamp and nonce came before with another body.
+
+    Called once the push is authenticated and decoded, and before any await: only requests the
+    platform signed are remembered, and of two racing reuses one is refused.
+    """
+    window = request.app[config_key].wechat.timestamp_window_seconds
+    # Keyed by the signature, which stands for the token, timestamp and nonce: sorted before
+    # hashing (wechat-protocol.md 1), a timestamp and nonce swapped sign alike: the same query.
+    signature = request.query["signature"]
+    if window:
+        # Both clocks only move forward: a stamp this far behind both never passes again.
+        now = min(request.app[clock_key].now().timestamp(), wall_now().timestamp())
+        stamp, oldest = int(timestamp), int(now) - window
+    else:  # nothing expires: one memory in order of arrival, bounded by its limit
+        stamp, oldest = 0, None
+    if not request.app[seen_queries_key].admit(stamp, signature, body, expired_before=oldest):
+        raise web.HTTPForbidden(text="timestamp and nonce already used for another message")
 
 
 async def verify_url(request: web.Request) -> web.Response:
@@ -122,6 +146,7 @@ async def receive(request: web.Request) -> web.Response:
     timestamp, nonce = _signed_query(request)
     body = await _read_body(request)
     message, encrypted = _decode(request, body, timestamp, nonce)
+    _refuse_reused_query(request, timestamp, body)
     outcome = await _handle_within_budget(request.app, message, encrypted)
     if outcome is None or outcome.reply is None:
         return web.Response(text=SUCCESS)

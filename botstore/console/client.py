@@ -197,6 +197,10 @@ class Emulator:
         self.on_try = on_try  # told of each try as it ends (the console shows them live)
         self.crypto = WeChatCrypto(account.token, account.encoding_aes_key, account.app_id)
         self._msg_ids = itertools.count(secrets.randbelow(2**62) + 2**40)
+        # Counting up from a random start, 10 digits as WeChat's: random ones would now and then
+        # repeat within a second under load, and the webhook refuses a timestamp and nonce that
+        # come again with another body.
+        self._nonces = itertools.count(secrets.randbelow(8 * 10**9) + 10**9)
 
     @classmethod
     @asynccontextmanager
@@ -266,7 +270,7 @@ class Emulator:
 
     def signed_query(self, *parts: str, timestamp: int | None = None) -> dict[str, str]:
         stamp = str(timestamp if timestamp is not None else self.now())
-        nonce = str(secrets.randbelow(9 * 10**9) + 10**9)
+        nonce = str(next(self._nonces))
         return {
             "signature": sign(self.account.token, stamp, nonce),
             "timestamp": stamp,

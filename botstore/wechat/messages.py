@@ -36,9 +36,11 @@ class InboundMessage:
     @property
     def dedup_key(self) -> str:
         """The key under which retries of this push are recognised (§4)."""
+        # Only a MsgId of digits, as NormalMessage's: a colon in it could make two senders' keys
+        # alike.
         msg_id = self.fields.get("MsgId")
-        if isinstance(msg_id, str) and msg_id.strip():
-            return f"msg:{msg_id.strip()}"
+        if isinstance(msg_id, str) and _INT.fullmatch(msg_id.strip()):
+            return f"msg:{self.from_user}:{int(msg_id)}"
         return f"evt:{self.from_user}:{self.create_time}:{self.msg_type}:"
 
 
@@ -52,10 +54,15 @@ class NormalMessage(InboundMessage):
 
     @property
     def dedup_key(self) -> str:
-        """`msg:{MsgId}` (§4)."""
+        """`msg:{FromUserName}:{MsgId}`, or `msg:{FromUserName}:@{CreateTime}` without one.
+
+        The sender is part of it, as in WxJava's key (§4): on the MsgId alone, another sender's
+        push with the same MsgId would pass for a copy and get the first sender's reply. The `@`
+        keeps a CreateTime apart from a MsgId, which is digits only.
+        """
         if self.msg_id:
-            return f"msg:{self.msg_id}"
-        return f"msg:{self.from_user}:{self.create_time}"
+            return f"msg:{self.from_user}:{self.msg_id}"
+        return f"msg:{self.from_user}:@{self.create_time}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

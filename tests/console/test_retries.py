@@ -130,7 +130,7 @@ async def test_a_slow_bot_is_retried_with_the_same_message_and_answers_once(
     assert await count(sessions, LedgerTransaction) == 1
     async with sessions() as session:
         logged = (await session.exec(select(InboundMessage))).one()
-    assert logged.dedup_key == "msg:31337"
+    assert logged.dedup_key == "msg:o_r:31337"
     assert (await wechat.say("balance", fan="o_r")).content == "Your balance: ¥1.00"
 
 

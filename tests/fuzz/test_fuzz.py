@@ -1,6 +1,7 @@
 """Hypothesis against a live server: hostile bodies, query strings, ciphertexts and chat commands
 never produce a 500, and never move money wrongly."""
 
+import itertools
 import sqlite3
 import urllib.error
 import urllib.parse
@@ -54,7 +55,12 @@ def post(url: str, query: dict[str, str], body: bytes) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
-def signed(timestamp: str = "1714112445", nonce: str = "415670741") -> dict[str, str]:
+# The server refuses a timestamp and nonce used before with another body: one nonce per post.
+NONCES = itertools.count(415670741)
+
+
+def signed(timestamp: str = "1714112445") -> dict[str, str]:
+    nonce = str(next(NONCES))
     return {"signature": sign(TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
 
 

@@ -67,7 +67,7 @@ class Send:
     def dedup_key(self) -> str:
         """The webhook's key for it (wechat-protocol.md 4)."""
         if self.msg_id is not None:
-            return f"msg:{self.msg_id}"
+            return f"msg:{self.fan}:{self.msg_id}"
         return f"evt:{self.fan}:{self.create_time}:{self.content}:{self.event_key or ''}"
 
     async def deliver(self, wechat: Emulator) -> Exchange:

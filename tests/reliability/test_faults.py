@@ -115,9 +115,9 @@ async def test_a_server_killed_under_load_loses_nothing_and_does_nothing_twice(
 # --- the database briefly unavailable ---------------------------------------------------------
 
 
-async def kept(database_url: str, msg_ids: range) -> list[str]:
+async def kept(database_url: str, fan: str, msg_ids: range) -> list[str]:
     """What the database holds of these messages: log rows, dedup keys, ledger transactions."""
-    ours = {f"msg:{msg_id}" for msg_id in msg_ids}
+    ours = {f"msg:{fan}:{msg_id}" for msg_id in msg_ids}
     engine = create_engine(database_url)
     try:
         async with engine.connect() as connection:
@@ -199,8 +199,8 @@ async def test_postgres_cut_off_gets_503_and_recovers_without_a_restart(
 
     # Nothing of the refused ones was kept: no log row, no dedup key, no money. The accepted
     # one keeps its log row and key (still accepted), but moved no money.
-    assert await kept(database_url, range(501, 504)) == []
-    assert sorted(await kept(database_url, range(500, 501))) == ["msg:500", "msg:500"]
+    assert await kept(database_url, "o_a", range(501, 504)) == []
+    assert await kept(database_url, "o_a", range(500, 501)) == ["msg:o_a:500", "msg:o_a:500"]
 
     # Back without a restart: the platform's retries run once each, new messages run.
     assert (await wechat.say("slow 0", fan="o_a", msg_id=500)).content == "done slowly"
@@ -237,8 +237,8 @@ async def test_sqlite_locked_gets_503_and_recovers_without_a_restart(
         holder.close()
     assert [(r.status, r.body) for r in refused] == [(503, UNAVAILABLE)] * 6
 
-    assert await kept(database_url, range(501, 504)) == []
-    assert await kept(database_url, range(601, 604)) == []
+    assert await kept(database_url, "o_a", range(501, 504)) == []
+    assert await kept(database_url, "o_b", range(601, 604)) == []
 
     for n in range(3):
         retried = await wechat.say("topup 5", fan="o_a", msg_id=501 + n)

@@ -81,6 +81,32 @@ async def test_events_are_deduplicated_on_sender_and_create_time(
     assert await count(sessions, InboundMessage) == 2
 
 
+async def test_another_fans_message_with_the_same_msg_id_runs_and_gets_its_own_reply(
+    wechat: Emulator, sessions
+) -> None:
+    await wechat.say("topup 123.45", fan="o_a")
+    mine = await wechat.say("history", fan="o_a", msg_id=31)
+    assert "topup +123.45" in mine.content
+    theirs = await wechat.say("history", fan="o_b", msg_id=31)
+    assert theirs.content == 'No movements yet. Try "topup 100".'
+    assert await count(sessions, InboundMessage) == 3
+
+
+async def test_two_fans_money_with_the_same_msg_id_moves_for_each_once(
+    wechat: Emulator, sessions
+) -> None:
+    first = await wechat.say("topup 5", fan="o_a", msg_id=777)
+    second = await wechat.say("topup 7", fan="o_b", msg_id=777)
+    assert first.content == "Topped up ¥5.00. Balance: ¥5.00"
+    assert second.content == "Topped up ¥7.00. Balance: ¥7.00"
+    # Each fan's own retry is still a copy, answered with that fan's first reply.
+    assert (await wechat.say("topup 7", fan="o_b", msg_id=777)).raw == second.raw
+    assert (await wechat.say("topup 5", fan="o_a", msg_id=777)).raw == first.raw
+    assert await balance(wechat, "o_a") == "Your balance: ¥5.00"
+    assert await balance(wechat, "o_b") == "Your balance: ¥7.00"
+    assert await count(sessions, LedgerTransaction) == 2
+
+
 async def test_a_refused_command_is_stored_with_its_reply_and_changes_nothing(
     wechat: Emulator, sessions
 ) -> None:
@@ -102,7 +128,7 @@ async def test_old_dedup_keys_are_pruned(
     assert await prune_dedup(client.app) == 1
     async with sessions() as session:
         keys = (await session.exec(select(ProcessedMessage.key))).all()
-    assert keys == ["msg:2"]
+    assert keys == ["msg:o_a:2"]
     # The message log and the ledger keep their records.
     assert await count(sessions, InboundMessage) == 2
     assert await count(sessions, LedgerTransaction) == 1
@@ -187,7 +213,7 @@ async def test_a_transaction_aborted_by_a_deadlock_runs_again_from_the_start(
         assert len(attempts) == TRANSIENT_ATTEMPTS
         async with sessions() as session:
             claimed = (await session.exec(select(ProcessedMessage))).one()
-        assert (claimed.key, claimed.state, claimed.reply) == ("msg:7", "accepted", None)
+        assert (claimed.key, claimed.state, claimed.reply) == ("msg:o_a:7", "accepted", None)
         assert await balance(wechat, "o_a") == "Your balance: ¥0.00"
         # The message stays accepted: WeChat's retry handles it, once.
         assert (await wechat.say("contend", fan="o_a", msg_id=7)).content == "won"

@@ -102,7 +102,7 @@ async def test_safe_mode_push_of_the_derived_vector_decrypts_and_gets_an_encrypt
     async with sessions() as session:
         logged = (await session.exec(select(InboundMessage))).one()
     assert (logged.dedup_key, logged.msg_type, logged.encrypted) == (
-        "msg:24500000000000001",
+        "msg:o9AgO5Kd5ggOC-bXrbNODIiE3bGY:24500000000000001",
         "text",
         True,
     )
@@ -234,7 +234,7 @@ async def test_messages_without_a_handler_are_recorded_and_answered_success(
     assert (exchange.status, exchange.body) == (200, "success")
     async with sessions() as session:
         logged = (await session.exec(select(InboundMessage))).one()
-    assert (logged.msg_type, logged.dedup_key) == (msg_type, "msg:777")
+    assert (logged.msg_type, logged.dedup_key) == (msg_type, "msg:o_a:777")
     for name, value in extra.items():
         assert logged.fields[name] == value
 

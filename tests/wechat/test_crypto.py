@@ -349,7 +349,7 @@ def test_decrypts_the_real_push_of_6_8() -> None:
     assert plain == MSG_6_8
     message = parse_message(plain)
     assert message.fields["Content"] == "?"
-    assert message.dedup_key == "msg:6074130599188426998"
+    assert message.dedup_key == "msg:oIDrpjpQ8j8mBuQ8nM26HWzNEZgg:6074130599188426998"
 
 
 # --- §6.9 (WeCom framing, corp id as appid) --------------------------------------------------
@@ -433,7 +433,7 @@ def test_decrypt_message_opens_the_safe_mode_push_of_6_10b() -> None:
         nonce="415670741",
     )
     assert plain == INNER_6_10B
-    assert parse_message(plain).dedup_key == "msg:24500000000000001"
+    assert parse_message(plain).dedup_key == "msg:o9AgO5Kd5ggOC-bXrbNODIiE3bGY:24500000000000001"
 
 
 def test_encrypt_reply_renders_the_exact_envelope_of_6_10c() -> None:

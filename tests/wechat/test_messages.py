@@ -95,7 +95,7 @@ def test_text_message() -> None:
     assert message.msg_id == "6054768590064713728"
     assert message.msg_data_id is None
     assert message.idx is None
-    assert message.dedup_key == "msg:6054768590064713728"
+    assert message.dedup_key == f"msg:{OPENID}:6054768590064713728"
 
 
 def test_msg_id_keeps_all_64_bits() -> None:
@@ -207,7 +207,7 @@ def test_unknown_msg_type_is_kept_not_refused() -> None:
     message = parse_as(xml, UnknownMessage)
     assert message.msg_type == "hologram"
     assert message.fields["Beam"] == "x"
-    assert message.dedup_key == "msg:5"
+    assert message.dedup_key == f"msg:{OPENID}:5"
 
 
 # --- events (§2.6) ---------------------------------------------------------------------------
@@ -678,7 +678,29 @@ def test_two_events_in_the_same_second_have_different_keys() -> None:
 
 def test_retries_share_a_key() -> None:
     xml = push("text", "<Content>x</Content><MsgId>77</MsgId>")
-    assert parse_message(xml).dedup_key == parse_message(xml.encode()).dedup_key == "msg:77"
+    assert (
+        parse_message(xml).dedup_key == parse_message(xml.encode()).dedup_key == f"msg:{OPENID}:77"
+    )
+
+
+def test_the_same_msg_id_from_two_senders_has_two_keys() -> None:
+    body = "<Content>x</Content><MsgId>77</MsgId>"
+    other = push("text", body).replace(OPENID, "o_other")
+    assert parse_message(push("text", body)).dedup_key == f"msg:{OPENID}:77"
+    assert parse_message(other).dedup_key == "msg:o_other:77"
+
+
+def test_a_message_without_msg_id_never_shares_a_key_with_one_that_has_it() -> None:
+    # Its CreateTime stands in for the MsgId, and could be the very digits of one.
+    without = parse_message(push("text", "<Content>x</Content>"))
+    with_id = parse_message(push("text", "<Content>x</Content><MsgId>1714112445</MsgId>"))
+    assert without.dedup_key == f"msg:{OPENID}:@1714112445"
+    assert with_id.dedup_key == f"msg:{OPENID}:1714112445"
+
+
+def test_an_unknown_type_with_a_non_numeric_msg_id_is_keyed_like_an_event() -> None:
+    message = parse_message(push("hologram", "<MsgId>7:o_other:8</MsgId>"))
+    assert message.dedup_key == f"evt:{OPENID}:1714112445:hologram:"
 
 
 # --- envelopes and the emulator's renderer ---------------------------------------------------

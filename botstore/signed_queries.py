@@ -1,0 +1,69 @@
+"""The signed queries the webhook accepted recently, to refuse one reused with another body."""
+
+import hashlib
+import heapq
+from collections import OrderedDict
+
+# About 210 bytes an entry: some 21 MB at the limit, which holds every push of a 300-second
+# window up to about 330 pushes a second.
+DEFAULT_LIMIT = 100_000
+
+
+class SeenQueries:
+    """Signatures of accepted pushes, by the second they are stamped with, each with a digest
+    of its body.
+
+    `signature` covers the token, timestamp and nonce but not the body (wechat-protocol.md
+    §2.1), so whoever saw one push could send another body under its query while the timestamp
+    is fresh. A query is good for one body; a byte-identical retry is let through (to dedup).
+    Kept per process, in memory: a dict lookup and a hash of the body per push, no statement.
+    """
+
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+        self._by_stamp: dict[int, OrderedDict[str, bytes]] = {}
+        self._stamps: list[int] = []  # a heap of _by_stamp's keys, the oldest stamp first
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def admit(
+        self, stamp: int, signature: str, body: bytes, *, expired_before: int | None
+    ) -> bool:
+        """Remember the query with this body; False when it came before with another body.
+
+        Stamps older than `expired_before` are forgotten first: the caller passes the oldest
+        stamp its timestamp window can still let in, or None when nothing expires. Past `limit`
+        the oldest stamps go first, as they are the nearest to leaving the window, and within a
+        second the first remembered.
+        """
+        if expired_before is not None:
+            self._forget_before(expired_before)
+        digest = hashlib.blake2b(body, digest_size=16).digest()
+        bucket = self._by_stamp.get(stamp)
+        if bucket is None:
+            bucket = self._by_stamp[stamp] = OrderedDict()
+            heapq.heappush(self._stamps, stamp)
+        elif (seen := bucket.get(signature)) is not None:
+            return seen == digest
+        bucket[signature] = digest
+        self._size += 1
+        if self._size > self.limit:
+            self._forget_oldest()
+        return True
+
+    def _forget_before(self, horizon: int) -> None:
+        while self._stamps and self._stamps[0] < horizon:
+            self._size -= len(self._by_stamp.pop(heapq.heappop(self._stamps)))
+
+    def _forget_oldest(self) -> None:
+        stamp = self._stamps[0]
+        bucket = self._by_stamp[stamp]
+        bucket.popitem(last=False)  # O(1): a plain dict finds its first key past the deleted
+        self._size -= 1
+        if not bucket:
+            heapq.heappop(self._stamps)
+            del self._by_stamp[stamp]
