@@ -4,15 +4,22 @@ import argparse
 import asyncio
 import gc
 import logging
+import multiprocessing
+import multiprocessing.connection
+import os
 import re
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 
 from aiohttp import web
 
-from botstore.config import Config, ConfigError, check_exposure, load_config
+from botstore.config import Config, ConfigError, check_exposure, check_workers, load_config
 from botstore.db import create_engine, migrate, session_factory
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+log = logging.getLogger("botstore")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="migrate, seed demo data and serve the webhook")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port (PostgreSQL only; default server.workers, 1)",
+    )
     serve.add_argument(
         "--access-log",
         action="store_true",
@@ -90,22 +102,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load_config(args.config)
-        if args.command == "serve" and (args.host or args.port):
+        if args.command == "serve" and (args.host or args.port or args.workers is not None):
             config = config.replace(
                 server={
                     key: value
-                    for key, value in (("host", args.host), ("port", args.port))
+                    for key, value in (
+                        ("host", args.host),
+                        ("port", args.port),
+                        ("workers", args.workers),
+                    )
                     if value is not None
                 }
             )
         if args.command == "serve":
             check_exposure(config)
+            check_workers(config)
     except ConfigError as error:
         print(f"botstore: bad config: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     if args.command == "serve":
         return serve(config, access_log=args.access_log)
     if args.command == "migrate":
@@ -168,16 +183,27 @@ async def freeze_startup_heap(_app: object = None) -> None:
 
 
 def serve(config: Config, *, access_log: bool = False) -> int:
-    from botstore.app import create_app
-
     asyncio.run(_migrate(config))
     if config.database.seed_demo and asyncio.run(_seed(config)):
-        logging.getLogger("botstore").info("demo data loaded")
+        log.info("demo data loaded")
+    workers = config.server.workers
     print(
         f"botstore: webhook on http://{config.server.host}:{config.server.port}{config.wechat.path}"
+        + (f" ({workers} workers)" if workers > 1 else "")
     )
+    if workers == 1:
+        _serve_one(config, access_log=access_log)
+        return 0
+    return _serve_workers(config, access_log=access_log)
+
+
+def _serve_one(config: Config, *, access_log: bool, worker_of: int | None = None) -> None:
+    from botstore.app import create_app
+
     app = create_app(config)
     app.on_startup.append(freeze_startup_heap)
+    if worker_of is not None:
+        app.cleanup_ctx.append(_exit_with_parent(worker_of))
     web.run_app(
         app,
         host=config.server.host,
@@ -185,8 +211,72 @@ def serve(config: Config, *, access_log: bool = False) -> int:
         print=None,
         # None turns aiohttp's access logger off; its lines go through logging at INFO.
         access_log=logging.getLogger("aiohttp.access") if access_log else None,
+        reuse_port=worker_of is not None,
     )
-    return 0
+
+
+def _worker(config: Config, access_log: bool, parent: int) -> None:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # a spawned process has none
+    _serve_one(config, access_log=access_log, worker_of=parent)
+
+
+def _exit_with_parent(parent: int) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A worker whose parent is gone (killed with SIGKILL, so it stopped nobody) stops too,
+    instead of serving on, orphaned, on the port."""
+
+    async def watch() -> None:
+        while os.getppid() == parent:  # noqa: ASYNC110 (no event tells of a parent's death)
+            await asyncio.sleep(1)
+        log.error("the serving process %d is gone; stopping this worker", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    async def context(_app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(watch())
+        yield
+        task.cancel()
+
+    return context
+
+
+def _serve_workers(config: Config, *, access_log: bool) -> int:
+    """`server.workers` processes on one port: SO_REUSEPORT lets the kernel spread connections
+    over them. The database keeps them consistent (dedup keys, row locks) and elects one
+    scheduler (an advisory lock). One worker exiting stops them all: whatever supervises
+    `serve` restarts the whole, as it would restart a single process."""
+    context = multiprocessing.get_context("spawn")  # no half-copied event loop or engine
+    workers = [
+        context.Process(
+            target=_worker, args=(config, access_log, os.getpid()), name=f"botstore-worker-{n}"
+        )
+        for n in range(1, config.server.workers + 1)
+    ]
+    asked_to_stop = False
+
+    def stop_all() -> None:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()  # SIGTERM: aiohttp's graceful shutdown
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        nonlocal asked_to_stop
+        asked_to_stop = True
+        stop_all()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for worker in workers:
+            worker.start()
+        multiprocessing.connection.wait([worker.sentinel for worker in workers])
+        if not asked_to_stop:
+            exited = next(worker for worker in workers if not worker.is_alive())
+            log.error("%s exited with code %s; stopping the others", exited.name, exited.exitcode)
+            stop_all()
+        for worker in workers:
+            worker.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if asked_to_stop else 1
 
 
 async def _send(config: Config, args: argparse.Namespace) -> int:

@@ -38,6 +38,9 @@ class ServerConfig:
         default="http://127.0.0.1:8080",
         metadata=_check(lambda v: v.startswith(("http://", "https://")), "must be an http(s) URL"),
     )
+    workers: int = dataclasses.field(
+        default=1, metadata=_check(lambda v: 1 <= v <= 64, "must be 1-64")
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -339,6 +342,16 @@ def check_exposure(config: Config) -> None:
         raise ConfigError(
             f"admin.token: set your own token (BOTSTORE_ADMIN_TOKEN) to serve on "
             f"{config.server.host!r}; the shipped one only works on 127.0.0.1"
+        )
+
+
+def check_workers(config: Config) -> None:
+    """Several server processes need PostgreSQL: SQLite has one writer at a time, and processes
+    queueing for its lock would only add latency."""
+    if config.server.workers > 1 and config.database.url.startswith("sqlite"):
+        raise ConfigError(
+            f"server.workers: {config.server.workers} workers need PostgreSQL (database.url); "
+            "on SQLite serve with one"
         )
 
 

@@ -1,0 +1,141 @@
+"""`botstore serve --workers N`: N processes on one port over PostgreSQL, one scheduler leader,
+stopped together; refused on SQLite."""
+
+import asyncio
+import contextlib
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from botstore.cli import main
+from botstore.console.client import Emulator
+from botstore.db import create_engine
+from tests.conftest import assert_money_invariants
+from tests.live import LiveServer
+from tests.reliability.load import Account, client_session, server_settings
+
+
+def children(pid: int) -> list[int]:
+    """The worker processes `pid` spawned (multiprocessing's resource tracker left out)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:  # exited meanwhile
+            continue
+        if int(fields[1]) == pid and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+async def both_serving(server: LiveServer) -> None:
+    """Until both workers have started (each starts its scheduler once it serves)."""
+    for _ in range(600):
+        if server.log_path.read_text().count("Scheduler started") >= 2:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the workers did not start:\n" + server.log_path.read_text())
+
+
+def test_several_workers_on_sqlite_are_refused_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOTSTORE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/w.db")
+    assert main(["serve", "--workers", "2"]) == 2
+    error = capsys.readouterr().err
+    assert "server.workers: 2 workers need PostgreSQL (database.url)" in error
+    assert not (tmp_path / "w.db").exists()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_two_workers_share_the_port_elect_one_scheduler_and_stop_together(
+    database_url: str, tmp_path: Path
+) -> None:
+    server = LiveServer(tmp_path, **server_settings(database_url, BOTSTORE_SERVER_WORKERS="2"))
+    server.start()
+    try:
+        await both_serving(server)
+        workers = children(server.pid)
+        assert len(workers) == 2
+        async with client_session() as http:
+            wechat = Emulator(http, server.url, Account())
+            fans = [f"o_w{n}" for n in range(24)]
+            topped = await asyncio.gather(
+                *(wechat.say("topup 2", fan=fan, msg_id=n) for n, fan in enumerate(fans))
+            )
+            assert {reply.content for reply in topped} == {"Topped up ¥2.00. Balance: ¥2.00"}
+            # Each fan's retry, on whichever worker it lands, gets the first reply only.
+            again = await asyncio.gather(
+                *(wechat.say("topup 2", fan=fan, msg_id=n) for n, fan in enumerate(fans))
+            )
+            assert [r.content for r in again] == [r.content for r in topped]
+        engine = create_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                leaders = await connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                        "AND database = (SELECT oid FROM pg_database "
+                        "WHERE datname = current_database())"
+                    )
+                )
+                assert leaders.scalar_one() == 1
+        finally:
+            await engine.dispose()
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert server.process is not None and server.process.returncode == 0
+    assert children(server.pid) == []
+    await assert_money_invariants(database_url)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_worker_dying_stops_the_others_with_an_error(
+    database_url: str, tmp_path: Path
+) -> None:
+    server = LiveServer(tmp_path, **server_settings(database_url, BOTSTORE_SERVER_WORKERS="2"))
+    server.start()
+    try:
+        await both_serving(server)
+        first, second = children(server.pid)
+        await asyncio.to_thread(_kill, first)
+        assert server.process is not None
+        assert await asyncio.to_thread(server.process.wait, 60) == 1
+        assert children(server.pid) == []
+        assert "exited with code -9; stopping the others" in server.log_path.read_text()
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_workers_of_a_killed_server_stop_instead_of_serving_on(
+    database_url: str, tmp_path: Path
+) -> None:
+    server = LiveServer(tmp_path, **server_settings(database_url, BOTSTORE_SERVER_WORKERS="2"))
+    server.start()
+    try:
+        await both_serving(server)
+        workers = children(server.pid)
+        await asyncio.to_thread(server.kill)
+        for _ in range(600):
+            if not await asyncio.to_thread(alive, workers):
+                break
+            await asyncio.sleep(0.05)
+        assert not await asyncio.to_thread(alive, workers)
+        assert "is gone; stopping this worker" in server.log_path.read_text()
+    finally:
+        for pid in workers:  # not left behind if the test failed
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def alive(pids: list[int]) -> bool:
+    return any(Path(f"/proc/{pid}").exists() for pid in pids)
+
+
+def _kill(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
