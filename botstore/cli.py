@@ -1,4 +1,4 @@
-"""`python -m botstore serve | migrate | seed | send | chat | replay | clock`."""
+"""`python -m botstore serve | migrate | seed | send | chat | replay | clock | secrets`."""
 
 import argparse
 import asyncio
@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from botstore.config import Config, ConfigError, check_exposure, load_config
+from botstore.config import Config, ConfigError, check_exposure, fresh_secrets, load_config
 from botstore.db import create_engine, migrate, session_factory
 
 
@@ -72,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     advance.add_argument("by", help="how far: <N>d or <N>h")
     clock_commands.add_parser("run", help="run every job that fell due by the emulated now")
+
+    commands.add_parser(
+        "secrets",
+        help="print fresh random secrets as BOTSTORE_*=value lines, to serve beyond loopback",
+    )
     return parser
 
 
@@ -88,6 +93,10 @@ def _emulator_switches(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "secrets":
+        for name, value in fresh_secrets().items():
+            print(f"{name}={value}")
+        return 0
     try:
         config = load_config(args.config)
         if args.command == "serve" and (args.host or args.port):
