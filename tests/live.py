@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,8 +21,11 @@ class LiveServer:
     """One server process that can be started, killed with SIGKILL and started again on the
     same port and database (its output goes to `<directory>/<name>.log`, appended)."""
 
-    def __init__(self, directory: Path, *, name: str = "serve", **settings: str) -> None:
+    def __init__(
+        self, directory: Path, *, name: str = "serve", flags: Sequence[str] = (), **settings: str
+    ) -> None:
         self.port = free_port()
+        self.flags = list(flags)  # serve's own, e.g. --access-log
         self.env = os.environ | {
             "BOTSTORE_DATABASE_URL": f"sqlite+aiosqlite:///{directory}/live.db",
             "BOTSTORE_SERVER_PORT": str(self.port),
@@ -47,7 +50,7 @@ class LiveServer:
         """Spawn the server and return once it accepts connections."""
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "botstore", "serve"],
+                [sys.executable, "-m", "botstore", "serve", *self.flags],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
