@@ -29,6 +29,7 @@ from botstore.keys import (
     xml_key,
 )
 from botstore.pages import setup_pages
+from botstore.redaction import AccessLog, quote_no_request_in_parser_errors
 from botstore.router import Dispatcher, Router, TemplateReplies
 from botstore.scheduler import Scheduler
 from botstore.services import messages
@@ -45,7 +46,12 @@ def create_app(
 ) -> web.Application:
     """The whole server; the database schema must already be migrated."""
     check_exposure(config)
-    app = web.Application(client_max_size=config.server.max_body_bytes)
+    quote_no_request_in_parser_errors()
+    app = web.Application(
+        client_max_size=config.server.max_body_bytes,
+        # `serve --access-log` lines, with access_token and secret masked in URLs.
+        handler_args={"access_log_class": AccessLog},
+    )
     app[config_key] = config
     app[routers_key] = list(routers)
     app[clock_key] = clock or SystemClock()

@@ -1,4 +1,4 @@
-"""`python -m botstore serve | migrate | seed | send | chat | replay | clock`."""
+"""`python -m botstore serve | migrate | seed | send | chat | replay | clock | secrets`."""
 
 import argparse
 import asyncio
@@ -15,7 +15,14 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from botstore.config import Config, ConfigError, check_exposure, check_workers, load_config
+from botstore.config import (
+    Config,
+    ConfigError,
+    check_exposure,
+    check_workers,
+    fresh_secrets,
+    load_config,
+)
 from botstore.db import create_engine, migrate, session_factory
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -84,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     advance.add_argument("by", help="how far: <N>d or <N>h")
     clock_commands.add_parser("run", help="run every job that fell due by the emulated now")
+
+    commands.add_parser(
+        "secrets",
+        help="print fresh random secrets as BOTSTORE_*=value lines, to serve beyond loopback",
+    )
     return parser
 
 
@@ -100,6 +112,10 @@ def _emulator_switches(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "secrets":
+        for name, value in fresh_secrets().items():
+            print(f"{name}={value}")
+        return 0
     try:
         config = load_config(args.config)
         if args.command == "serve" and (args.host or args.port or args.workers is not None):

@@ -4,6 +4,8 @@ import dataclasses
 import ipaddress
 import os
 import re
+import secrets
+import string
 import tomllib
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -99,14 +101,9 @@ class WeChatConfig:
     )
 
 
-SHIPPED_ADMIN_TOKEN = "change-me"
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class AdminConfig:
-    token: str = dataclasses.field(
-        default=SHIPPED_ADMIN_TOKEN, metadata=_check(bool, "must not be empty")
-    )
+    token: str = dataclasses.field(default="change-me", metadata=_check(bool, "must not be empty"))
     # Wrong admin tokens one client address may try in a minute before every try is refused.
     failed_signins_per_minute: int = dataclasses.field(
         default=20, metadata=_check(lambda v: v >= 0, "must be 0 (no limit) or more")
@@ -335,13 +332,49 @@ def is_loopback(host: str) -> bool:
         return False  # any other name may resolve to a public address
 
 
+# Secrets whose shipped values anyone can read in config.toml (its values are the defaults here,
+# tests/test_config.py checks): off loopback each must be the user's own.
+_SHIPPED_SECRETS = [
+    ("wechat", "token"),
+    ("wechat", "app_secret"),
+    ("wechat", "encoding_aes_key"),
+    ("admin", "token"),
+]
+
+
+def _env_name(section: str, key: str) -> str:
+    return f"BOTSTORE_{section}_{key}".upper()
+
+
+def _shipped_in_use(config: Config) -> list[str]:
+    """'section.key (ENV_NAME)' of every secret still at its shipped (public) value, or empty."""
+    shipped = Config()
+    unsafe = [
+        (section, key)
+        for section, key in _SHIPPED_SECRETS
+        if not (value := getattr(getattr(config, section), key)).strip()
+        or value == getattr(getattr(shipped, section), key)
+    ]
+    # Rotating away from the shipped key would keep it working: it is no secret to rotate from.
+    if config.wechat.previous_encoding_aes_key == shipped.wechat.encoding_aes_key:
+        unsafe.append(("wechat", "previous_encoding_aes_key"))
+    return [f"{section}.{key} ({_env_name(section, key)})" for section, key in unsafe]
+
+
 def check_exposure(config: Config) -> None:
-    """The console and admin refuse a reachable host while the admin token is the shipped one."""
-    token = config.admin.token
-    if not is_loopback(config.server.host) and (not token.strip() or token == SHIPPED_ADMIN_TOKEN):
+    """A host other machines can reach needs every secret changed: with the shipped webhook token
+    and AES key anyone could sign messages as any fan, with the app secret read every openid
+    through /cgi-bin, with the admin token run the admin. Loopback keeps the easy defaults."""
+    if is_loopback(config.server.host):
+        return
+    found = _shipped_in_use(config)
+    if found:
+        values = "the shipped value" if len(found) == 1 else "the shipped values"
         raise ConfigError(
-            f"admin.token: set your own token (BOTSTORE_ADMIN_TOKEN) to serve on "
-            f"{config.server.host!r}; the shipped one only works on 127.0.0.1"
+            f"{', '.join(found)}: still {values}, which anyone can read; set your own to serve "
+            f"on {config.server.host!r} (only a loopback host may keep them). "
+            "`python -m botstore secrets` prints fresh ones (a token is 3-32 letters/digits, "
+            "an EncodingAESKey 43)"
         )
 
 
@@ -353,6 +386,18 @@ def check_workers(config: Config) -> None:
             f"server.workers: {config.server.workers} workers need PostgreSQL (database.url); "
             "on SQLite serve with one"
         )
+
+
+def fresh_secrets() -> dict[str, str]:
+    """New random values for every shipped secret, by environment variable name."""
+    alphabet = string.ascii_letters + string.digits
+    return {
+        # 32 hex digits: within the console's 3-32 letters/digits, and an AppSecret's shape.
+        "BOTSTORE_WECHAT_TOKEN": secrets.token_hex(16),
+        "BOTSTORE_WECHAT_APP_SECRET": secrets.token_hex(16),
+        "BOTSTORE_WECHAT_ENCODING_AES_KEY": "".join(secrets.choice(alphabet) for _ in range(43)),
+        "BOTSTORE_ADMIN_TOKEN": secrets.token_urlsafe(32),
+    }
 
 
 def load_config(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Config:

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,10 +27,12 @@ class LiveServer:
         *,
         name: str = "serve",
         module: str = "botstore",
+        flags: Sequence[str] = (),
         **settings: str,
     ) -> None:
         # What `python -m` runs: botstore's CLI (`serve`), or a test's own server module.
-        self.command = [sys.executable, "-m", module] + (["serve"] if module == "botstore" else [])
+        serve = ["serve"] if module == "botstore" else []
+        self.command = [sys.executable, "-m", module, *serve, *flags]
         self.port = free_port()
         self.env = os.environ | {
             "BOTSTORE_DATABASE_URL": f"sqlite+aiosqlite:///{directory}/live.db",

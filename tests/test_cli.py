@@ -95,3 +95,120 @@ def test_chat_in_a_terminal(server: dict[str, str]) -> None:
     assert result.returncode == 0, result.stderr
     assert "bot> Topped up ¥3.00. Balance: ¥3.00" in result.stdout
     assert "bot> Your balance: ¥3.00" in result.stdout
+
+
+WECHAT_SHIPPED = (
+    "botstore: bad config: wechat.token (BOTSTORE_WECHAT_TOKEN), "
+    "wechat.app_secret (BOTSTORE_WECHAT_APP_SECRET), "
+    "wechat.encoding_aes_key (BOTSTORE_WECHAT_ENCODING_AES_KEY): still the shipped values"
+)
+
+
+def test_serve_off_loopback_with_shipped_secrets_stops_before_the_database(tmp_path: Path) -> None:
+    # Only the admin token changed, the case that used to start: the webhook token and the app
+    # secret shipped in config.toml would let anyone on the network act as any fan.
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        "BOTSTORE_SERVER_HOST": "0.0.0.0",
+        "BOTSTORE_SERVER_PORT": str(free_port()),
+        "BOTSTORE_ADMIN_TOKEN": "s3cret-own",
+        "BOTSTORE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/never.db",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "botstore", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(WECHAT_SHIPPED + ", which anyone can read; set your own to ")
+    assert "serve on '0.0.0.0'" in result.stderr
+    assert result.stderr.count("\n") == 1  # one line
+    assert list(tmp_path.iterdir()) == []  # no database made, nothing migrated
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """What `serve` got as far as: migrating, and run_app's arguments (neither really runs)."""
+    from botstore import cli
+
+    ran: dict[str, object] = {}
+
+    async def migrate(*_args: object) -> None:
+        ran["migrated"] = True
+
+    async def seed(*_args: object) -> bool:
+        return False
+
+    monkeypatch.setattr(cli, "_migrate", migrate)
+    monkeypatch.setattr(cli, "_seed", seed)
+    monkeypatch.setattr(cli.web, "run_app", lambda app, **kwargs: ran.update(kwargs))
+    for name in list(os.environ):
+        if name.startswith("BOTSTORE_"):
+            monkeypatch.delenv(name)
+    return ran
+
+
+@pytest.mark.parametrize(
+    ("flags", "env"),
+    [
+        (["--host", "0.0.0.0"], {}),
+        (["--host", "::"], {}),
+        ([], {"BOTSTORE_SERVER_HOST": "botstore.example.com"}),
+        (["--host", "192.168.1.5"], {"BOTSTORE_SERVER_HOST": "127.0.0.1"}),
+    ],
+)
+def test_serve_off_loopback_names_every_shipped_secret(
+    started: dict[str, object],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    flags: list[str],
+    env: dict[str, str],
+) -> None:
+    from botstore import cli
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["serve", *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(WECHAT_SHIPPED.replace("):", "), admin.token (BOTSTORE_ADMIN_TOKEN):"))
+    assert started == {}
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_serve_on_loopback_keeps_the_shipped_secrets(
+    started: dict[str, object], host: str
+) -> None:
+    from botstore import cli
+
+    assert cli.main(["serve", "--host", host]) == 0
+    assert started["host"] == host
+
+
+def test_the_secrets_command_prints_values_that_serve_anywhere(
+    started: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botstore import cli
+
+    printed = subprocess.run(
+        [sys.executable, "-m", "botstore", "secrets"], capture_output=True, text=True, timeout=60
+    )
+    assert printed.returncode == 0, printed.stderr
+    lines = dict(line.split("=", 1) for line in printed.stdout.splitlines())
+    assert sorted(lines) == [
+        "BOTSTORE_ADMIN_TOKEN",
+        "BOTSTORE_WECHAT_APP_SECRET",
+        "BOTSTORE_WECHAT_ENCODING_AES_KEY",
+        "BOTSTORE_WECHAT_TOKEN",
+    ]
+    for name, value in lines.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["serve", "--host", "0.0.0.0"]) == 0
+    assert started["host"] == "0.0.0.0"
+    again = subprocess.run(
+        [sys.executable, "-m", "botstore", "secrets"], capture_output=True, text=True, timeout=60
+    )
+    assert set(again.stdout.splitlines()).isdisjoint(printed.stdout.splitlines())

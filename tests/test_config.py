@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from botstore.config import DEFAULT_PATH, ConfigError, load_config
+from botstore.config import DEFAULT_PATH, Config, ConfigError, load_config
 
 
 def test_the_shipped_config_loads_with_working_defaults() -> None:
@@ -118,3 +118,9 @@ def test_serve_with_a_bad_value_stops_with_one_line(tmp_path: Path) -> None:
 def test_membership_levels_must_start_at_zero_and_rise(levels: str) -> None:
     with pytest.raises(ConfigError, match=r"^membership.levels: must be name:points pairs"):
         load_config(DEFAULT_PATH, env={"BOTSTORE_MEMBERSHIP_LEVELS": levels})
+
+
+def test_the_shipped_config_is_the_defaults() -> None:
+    # Off loopback, serve refuses secrets equal to these defaults (check_exposure): config.toml
+    # must ship the very same values, or its public ones would pass as the user's own.
+    assert load_config(DEFAULT_PATH, env={}) == Config()

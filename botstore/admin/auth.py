@@ -4,13 +4,15 @@ The JSON API under /admin/api/ takes `Authorization: Bearer <admin.token>` or th
 pages take the cookie and send everyone else to the sign-in form.
 """
 
+import asyncio
 import base64
+import dataclasses
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from urllib.parse import quote, urlsplit
@@ -33,66 +35,135 @@ PUBLIC = ("/admin/login", "/admin/static/")
 PREFIX = "/admin"
 
 
-class SignInLimiter:
-    """Wrong admin tokens per client address over the last minute.
+class TooManyTries(Exception):
+    """Too many token tries from one client are already waiting their turn."""
 
-    Past `per_minute` of them, every token from that address is refused unchecked (429) until
-    its oldest failure is a minute old: checking would tell a guesser when it is right. Only
-    token checks count; a signed session cookie can't be guessed and is not limited.
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+@dataclasses.dataclass(slots=True)
+class _Pace:
+    # The bucket holds (now - empty_at) / interval tries, at most per_minute of them.
+    empty_at: float
+    turn: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    waiting: int = 0
+
+
+class SignInLimiter:
+    """Paces admin token checks per client, so guessing is slow and the admin still gets in.
+
+    A client may check `per_minute` tokens at once; each wrong one takes 60/per_minute seconds to
+    earn back (a token bucket). With none left, its tries wait their turn, one at a time, until
+    one is earned: the right token then gets in, a wrong one spends it. So a client checks at most
+    2 x `per_minute` wrong tokens in any minute and `per_minute` a minute over longer runs, and a
+    right guess is answered no sooner than a wrong one would be. (Refusing every try once locked
+    out instead locked the admin out too.) Past MAX_WAITING waiting tries, more are refused
+    unchecked (TooManyTries). The right token costs nothing; a session cookie is no token check
+    and is not limited.
     """
 
     WINDOW_SECONDS = 60.0
-    MAX_ADDRESSES = 10_000  # beyond this, addresses with no recent failure are forgotten
+    MAX_WAITING = 3
+    MAX_ADDRESSES = 10_000  # beyond this, clients with a full bucket are forgotten
 
-    def __init__(self, per_minute: int, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        now: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.per_minute = per_minute
         self.now = now
-        self._failures: dict[str, deque[float]] = {}
+        self.sleep = sleep
+        self._paces: dict[str, _Pace] = {}
 
-    def wait(self, address: str) -> float:
-        """Seconds before `address` may try a token again; 0 when it may now."""
-        failures = self._failures.get(address)
-        if not self.per_minute or failures is None:
-            return 0.0
-        self._expire(failures)
-        if len(failures) < self.per_minute:
-            return 0.0
-        return failures[0] + self.WINDOW_SECONDS - self.now()
-
-    def failed(self, address: str) -> None:
+    async def check(self, address: str, matches: Callable[[], bool]) -> bool:
+        """Whether `matches()` (the token comparison) holds, called at this client's pace."""
         if not self.per_minute:
-            return
-        if address not in self._failures and len(self._failures) >= self.MAX_ADDRESSES:
-            self._forget_quiet_addresses()
-        self._failures.setdefault(address, deque(maxlen=self.per_minute)).append(self.now())
+            return matches()
+        pace = self._pace(_client(address))
+        # No await between finding a try in the bucket and spending it: nothing can cut in.
+        if not pace.waiting and self._ready_in(pace) <= 0:
+            return self._checked(pace, matches)
+        if pace.waiting >= self.MAX_WAITING:
+            # When the tries already waiting will have had their turn.
+            raise TooManyTries(self._ready_in(pace) + (pace.waiting - 1) * self._interval)
+        pace.waiting += 1
+        try:
+            async with pace.turn:
+                wait = self._ready_in(pace)
+                if wait > 0:
+                    await self.sleep(wait)
+                return self._checked(pace, matches)
+        finally:
+            pace.waiting -= 1
 
-    def _expire(self, failures: deque[float]) -> None:
-        while failures and failures[0] <= self.now() - self.WINDOW_SECONDS:
-            failures.popleft()
+    def __len__(self) -> int:
+        """How many clients it remembers."""
+        return len(self._paces)
 
-    def _forget_quiet_addresses(self) -> None:
-        for address, failures in list(self._failures.items()):
-            self._expire(failures)
-            if not failures:
-                del self._failures[address]
+    @property
+    def _interval(self) -> float:
+        return self.WINDOW_SECONDS / self.per_minute
+
+    def _ready_in(self, pace: _Pace) -> float:
+        now = self.now()
+        pace.empty_at = max(pace.empty_at, now - self.WINDOW_SECONDS)
+        return pace.empty_at + self._interval - now
+
+    def _checked(self, pace: _Pace, matches: Callable[[], bool]) -> bool:
+        if matches():
+            return True
+        pace.empty_at = max(pace.empty_at, self.now() - self.WINDOW_SECONDS) + self._interval
+        return False
+
+    def _pace(self, client: str) -> _Pace:
+        pace = self._paces.get(client)
+        if pace is None:
+            if len(self._paces) >= self.MAX_ADDRESSES:
+                self._forget_quiet_clients()
+            pace = self._paces[client] = _Pace(empty_at=self.now() - self.WINDOW_SECONDS)
+        return pace
+
+    def _forget_quiet_clients(self) -> None:
+        full = self.now() - self.WINDOW_SECONDS
+        for client, pace in list(self._paces.items()):
+            if not pace.waiting and pace.empty_at <= full:
+                del self._paces[client]
+
+
+def _client(address: str) -> str:
+    """The address, or for IPv6 its /64: one host usually holds all of one, so counting its
+    addresses apart would multiply its tries."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 limiter_key = web.AppKey("signin_limiter", SignInLimiter)
 
 
-def refuse_while_locked_out(request: web.Request) -> None:
-    """429 while this client address has tried too many wrong tokens (see SignInLimiter)."""
-    wait = request.config_dict[limiter_key].wait(request.remote or "")
-    if wait > 0:
-        seconds = math.ceil(wait)
+async def check_token(request: web.Request, matches: Callable[[], bool]) -> bool:
+    """`matches()`, the token comparison, at this client's pace (see SignInLimiter); 429 while
+    too many of its tries wait."""
+    limiter = request.config_dict[limiter_key]
+    try:
+        return await limiter.check(request.remote or "", matches)
+    except TooManyTries as busy:
+        seconds = max(1, math.ceil(busy.retry_after))
         raise web.HTTPTooManyRequests(
-            text=f"too many wrong admin tokens from this address: try again in {seconds} s",
+            text=(
+                "too many wrong admin tokens from this address: its tries are checked one at a "
+                f"time now, and {limiter.MAX_WAITING} are waiting; try again in {seconds} s"
+            ),
             headers={"Retry-After": str(seconds)},
-        )
-
-
-def note_wrong_token(request: web.Request) -> None:
-    request.config_dict[limiter_key].failed(request.remote or "")
+        ) from None
 
 
 def _key(token: str) -> bytes:
@@ -188,11 +259,9 @@ async def require_admin(request: web.Request, handler: Handler) -> web.StreamRes
         return await handler(request)
     api = path.startswith(f"{PREFIX}/api/")
     if "Authorization" in request.headers:
-        refuse_while_locked_out(request)
-        if _bearer_ok(request):
+        if await check_token(request, lambda: _bearer_ok(request)):
             request[auth_kind_key] = "bearer"
             return await handler(request)
-        note_wrong_token(request)
         if api:
             raise _unauthorized()
     session = read(request.config_dict[config_key].admin.token, request.cookies.get(COOKIE))
@@ -227,13 +296,13 @@ async def login_form(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.StreamResponse:
     if not same_origin(request):
         raise web.HTTPForbidden(text="cross-site request refused")
-    refuse_while_locked_out(request)
     form = await request.post()
     token = form.get("token")
     raw_next = form.get("next")
     nxt = _next(raw_next if isinstance(raw_next, str) else None)
-    if not isinstance(token, str) or not token_matches(request, token):
-        note_wrong_token(request)
+    if not await check_token(
+        request, lambda: isinstance(token, str) and token_matches(request, token)
+    ):
         response = render(
             request, "admin/login.html", active="", next=nxt, error="That is not the admin token."
         )

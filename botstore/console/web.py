@@ -169,19 +169,17 @@ async def close_sockets(app: web.Application) -> None:
 # --- who may use it ------------------------------------------------------------------------------
 
 
-def trusted(request: web.Request) -> bool:
+async def trusted(request: web.Request) -> bool:
     """Loopback (both ends, so a rebinding DNS name doesn't count) or the admin's credentials."""
     if is_loopback(request.remote or "") and is_loopback(request.url.host or ""):
         return True
     admin = request.config_dict[config_key].admin.token
     if "Authorization" in request.headers:
-        auth.refuse_while_locked_out(request)
         given = request.headers["Authorization"].encode()
         # Constant-time, so the token can't be guessed a character at a time.
-        if hmac.compare_digest(given, f"Bearer {admin}".encode()):
-            return True
-        auth.note_wrong_token(request)
-        return False
+        return await auth.check_token(
+            request, lambda: hmac.compare_digest(given, f"Bearer {admin}".encode())
+        )
     return auth.read(admin, request.cookies.get(auth.COOKIE)) is not None
 
 
@@ -189,7 +187,7 @@ def guarded(handler: Handler) -> Handler:
     """Anyone who reaches the console acts as any fan: loopback or the admin token only."""
 
     async def guard(request: web.Request) -> web.StreamResponse:
-        if not trusted(request):
+        if not await trusted(request):
             if request.path == "/console" and "Authorization" not in request.headers:
                 # A browser off loopback signs in with the admin token first.
                 raise web.HTTPFound("/admin/login?next=/console")

@@ -207,32 +207,72 @@ async def test_bearer_requests_need_no_csrf_token(
     assert await count(sessions, KeywordRule) == 1
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
-def test_loopback_hosts(host: str) -> None:
+SHIPPED = (
+    "wechat.token (BOTSTORE_WECHAT_TOKEN), wechat.app_secret (BOTSTORE_WECHAT_APP_SECRET), "
+    "wechat.encoding_aes_key (BOTSTORE_WECHAT_ENCODING_AES_KEY), admin.token (BOTSTORE_ADMIN_TOKEN): "
+    "still the shipped values"
+)
+
+
+def own_secrets(config: Config) -> Config:
+    return config.replace(
+        wechat={"token": "ownToken7", "app_secret": "own-secret", "encoding_aes_key": "K" * 43},
+        admin={"token": "s3cret-own"},
+    )
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost", "LocalHost", " 127.0.0.1 "]
+)
+def test_loopback_hosts_keep_the_shipped_secrets(host: str) -> None:
     assert is_loopback(host)
+    check_exposure(Config().replace(server={"host": host}))
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.5", "example.com", ""])
-def test_other_hosts_need_an_own_token(host: str) -> None:
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "[::]", "192.168.1.5", "example.com", ""])
+def test_other_hosts_need_every_secret_changed(host: str) -> None:
     assert not is_loopback(host)
-    with pytest.raises(ConfigError, match="admin.token: set your own token"):
+    with pytest.raises(ConfigError) as refused:
         check_exposure(Config().replace(server={"host": host}))
-    with pytest.raises(ConfigError, match="admin.token"):
-        check_exposure(Config().replace(server={"host": host}, admin={"token": "  "}))
-    check_exposure(Config().replace(server={"host": host}, admin={"token": "s3cret-own"}))
+    assert str(refused.value).startswith(SHIPPED)
+    assert f"set your own to serve on {host!r}" in str(refused.value)
+    assert "`python -m botstore secrets` prints fresh ones" in str(refused.value)
+    check_exposure(own_secrets(Config()).replace(server={"host": host}))
 
 
-def test_create_app_refuses_a_public_host_with_the_shipped_token() -> None:
-    with pytest.raises(ConfigError, match="admin.token"):
-        create_app(Config().replace(server={"host": "0.0.0.0"}))
-    create_app(Config().replace(server={"host": "0.0.0.0"}, admin={"token": "s3cret-own"}))
+@pytest.mark.parametrize(
+    ("changed", "named"),
+    [
+        ({"admin": {"token": "  "}}, "admin.token (BOTSTORE_ADMIN_TOKEN)"),
+        ({"wechat": {"app_secret": ""}}, "wechat.app_secret (BOTSTORE_WECHAT_APP_SECRET)"),
+        ({"wechat": {"token": "botstore"}}, "wechat.token (BOTSTORE_WECHAT_TOKEN)"),
+        (
+            {"wechat": {"previous_encoding_aes_key": Config().wechat.encoding_aes_key}},
+            "wechat.previous_encoding_aes_key (BOTSTORE_WECHAT_PREVIOUS_ENCODING_AES_KEY)",
+        ),
+    ],
+)
+def test_one_shipped_or_empty_secret_is_named_alone(
+    changed: dict[str, dict[str, str]], named: str
+) -> None:
+    config = own_secrets(Config()).replace(server={"host": "0.0.0.0"}, **changed)
+    with pytest.raises(ConfigError) as refused:
+        check_exposure(config)
+    assert str(refused.value).startswith(f"{named}: still the shipped value, which anyone")
 
 
-def test_serve_refuses_a_public_host_with_the_shipped_token(
+def test_create_app_refuses_a_public_host_with_shipped_secrets() -> None:
+    with pytest.raises(ConfigError, match="wechat.token"):
+        create_app(Config().replace(server={"host": "0.0.0.0"}, admin={"token": "s3cret-own"}))
+    create_app(own_secrets(Config()).replace(server={"host": "0.0.0.0"}))
+
+
+def test_serve_refuses_a_public_host_with_shipped_secrets(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("BOTSTORE_ADMIN_TOKEN", raising=False)
-    monkeypatch.delenv("BOTSTORE_SERVER_HOST", raising=False)
+    for name in ("ADMIN_TOKEN", "SERVER_HOST", "WECHAT_TOKEN", "WECHAT_APP_SECRET"):
+        monkeypatch.delenv(f"BOTSTORE_{name}", raising=False)
+    monkeypatch.delenv("BOTSTORE_WECHAT_ENCODING_AES_KEY", raising=False)
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("botstore: bad config: admin.token: set your own token")
+    assert err.startswith(f"botstore: bad config: {SHIPPED}")
