@@ -3,7 +3,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint format install clean bench
+.PHONY: run test lint format install clean bench docs
 
 $(INSTALLED): pyproject.toml
 	python3 -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(INSTALLED)
 format: $(INSTALLED)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+docs: $(INSTALLED)
+	$(PYTHON) -m pip install --quiet -e '.[docs]'
+	$(VENV)/bin/mkdocs build --strict --site-dir site
 
 bench: $(INSTALLED)
 	$(PYTHON) bench/webhook.py
