@@ -24,6 +24,7 @@ from botstore.admin.common import (
     transaction,
 )
 from botstore.keys import dispatcher_key
+from botstore.merchant_sandbox import TemplateLimitExceeded
 from botstore.models import KeywordRule
 from botstore.router import render_reply
 from botstore.services import keywords
@@ -172,6 +173,8 @@ def preview_reply(
         # Field by field first, so a runtime error names its field.
         try:
             env.from_string(reply.get(name, "")).render(**values)
+        except TemplateLimitExceeded as error:  # its message is the whole reason
+            raise FieldError(name, str(error)) from None
         except TemplateError as error:
             raise FieldError(name, f"template error: {error}") from None
         except Exception as error:  # anything a merchant's template raises is shown, never a 500
