@@ -67,6 +67,10 @@ def check_templates(env: Environment, values: dict[str, Any]) -> None:
         except TemplateSyntaxError as error:
             reason = f"template error on line {error.lineno}: {error.message}"
             raise FieldError(name, reason) from None
+        except RecursionError:  # Jinja's parser recurses once per bracket or operator
+            raise FieldError(
+                name, "the template nests brackets or expressions too deeply"
+            ) from None
 
 
 def parse_rule(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:

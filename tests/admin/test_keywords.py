@@ -354,6 +354,22 @@ async def test_preview_stops_a_template_past_the_render_limits_with_the_reason(
     assert (await response.json())["error"] == error
 
 
+async def test_a_template_nested_too_deeply_is_refused_at_save_and_in_the_preview(
+    client: TestClient, auth: dict[str, str], sessions
+) -> None:
+    body = {
+        "match_type": "exact",
+        "pattern": "x",
+        "content": "{{ " + "(" * 400 + "1" + ")" * 400 + " }}",
+    }
+    error = "content: the template nests brackets or expressions too deeply"
+    for path in (API, f"{API}/preview"):
+        response = await client.post(path, json=body, headers=auth)
+        assert response.status == 400
+        assert (await response.json())["error"] == error
+    assert await count(sessions, KeywordRule) == 0
+
+
 async def test_the_page_lists_the_rules(client: TestClient, auth: dict[str, str]) -> None:
     await create(client, auth, pattern="<b>hours</b>")
     page = await client.get("/admin/keywords", headers=auth)
