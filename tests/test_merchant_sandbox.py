@@ -81,7 +81,11 @@ def render(source: str, env: MerchantSandbox | None = None) -> str:
         ("{{ range(10)|slice(10**9)|list|length }}", TOO_BIG),
         ("{{ ([[0] * 100] * 100)|sum(start=[]) }}", TOO_BIG),  # quadratic copying
         ("{{ range(10000)|list|tojson(indent=100) }}", TOO_BIG),
-        ("{{ range(10000)|list|pprint }}", TOO_BIG),
+        ("{{ range(2000)|list|pprint }}", TOO_BIG),
+        ("{{ ('www.example.com ' * 500)|urlize }}", TOO_BIG),
+        ("{{ dict.fromkeys(range(100000))|length }}", TOO_BIG),  # C goes through the range
+        ("{{ dict.fromkeys(range(100000)|reverse)|length }}", TOO_BIG),
+        ("{{ cycler(*range(100000)).items|length }}", TOO_BIG),
         ("{{ 1 .to_bytes(10**9, 'big') }}", TOO_BIG),
         ("{{ ('x' * 10000) ~ ('y' * 10000) ~ 'z' }}", TOO_BIG),
         ("{{ ('x' * 15000) + ('y' * 15000) }}", TOO_BIG),
