@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.config import Config
 from botstore.errors import BadArgument, DomainError
+from botstore.merchant_sandbox import TemplateLimitExceeded
 from botstore.models import Conversation, Fan, KeywordRule
 from botstore.money import Fen, parse_yuan
 from botstore.services import conversations, fans, keywords, messages, settings
@@ -120,6 +121,9 @@ class Context:
             return render_merchant_reply(
                 env, value, text=text, openid=self.fan.openid, nickname=self.fan.nickname
             )
+        except TemplateLimitExceeded as error:  # stopped early: the loop went on serving fans
+            log.warning("the %s reply was stopped: %s", name, error)
+            return None
         except Exception:  # a merchant's broken template falls back to the built-in reply
             log.warning("the %s reply failed to render", name, exc_info=True)
             return None
@@ -493,6 +497,9 @@ class Dispatcher:
                 openid=ctx.fan.openid,
                 nickname=ctx.fan.nickname,
             )
+        except TemplateLimitExceeded as error:  # stopped early: the loop went on serving fans
+            log.warning("keyword rule %s was stopped: %s", rule.id, error)
+            return ctx.text("errors/keyword_template.txt", rule=rule)
         except Exception:  # a merchant's broken template must not break the webhook
             log.warning("keyword rule %s failed to render", rule.id, exc_info=True)
             return ctx.text("errors/keyword_template.txt", rule=rule)

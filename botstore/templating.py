@@ -6,8 +6,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from botstore.merchant_sandbox import MerchantSandbox, TemplateLimits
 from botstore.money import format_yuan
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -17,9 +17,11 @@ def _when(value: datetime, timezone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -
     return value.astimezone(ZoneInfo(timezone)).strftime(fmt)
 
 
+FILTERS = {"yuan": format_yuan, "when": _when}
+
+
 def _install(env: Environment) -> Environment:
-    env.filters["yuan"] = format_yuan
-    env.filters["when"] = _when
+    env.filters.update(FILTERS)
     return env
 
 
@@ -37,10 +39,10 @@ def project_environment(directory: Path = TEMPLATES) -> Environment:
     return _install(env)
 
 
-def merchant_environment() -> Environment:
-    """Merchant-written templates run sandboxed: no attribute tricks, no file access."""
-    env = ImmutableSandboxedEnvironment(autoescape=False)
-    return _install(env)
+def merchant_environment(limits: TemplateLimits | None = None) -> MerchantSandbox:
+    """Merchant-written templates run sandboxed: no attribute tricks, no file access, and each
+    render within `limits` (botstore.merchant_sandbox)."""
+    return MerchantSandbox(limits or TemplateLimits(), filters=FILTERS)
 
 
 def render_merchant(env: Environment, source: str, **context: Any) -> str:

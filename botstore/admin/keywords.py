@@ -24,6 +24,7 @@ from botstore.admin.common import (
     transaction,
 )
 from botstore.keys import dispatcher_key
+from botstore.merchant_sandbox import TemplateLimitExceeded
 from botstore.models import KeywordRule
 from botstore.router import render_reply
 from botstore.services import keywords
@@ -66,6 +67,10 @@ def check_templates(env: Environment, values: dict[str, Any]) -> None:
         except TemplateSyntaxError as error:
             reason = f"template error on line {error.lineno}: {error.message}"
             raise FieldError(name, reason) from None
+        except RecursionError:  # Jinja's parser recurses once per bracket or operator
+            raise FieldError(
+                name, "the template nests brackets or expressions too deeply"
+            ) from None
 
 
 def parse_rule(data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
@@ -172,6 +177,8 @@ def preview_reply(
         # Field by field first, so a runtime error names its field.
         try:
             env.from_string(reply.get(name, "")).render(**values)
+        except TemplateLimitExceeded as error:  # its message is the whole reason
+            raise FieldError(name, str(error)) from None
         except TemplateError as error:
             raise FieldError(name, f"template error: {error}") from None
         except Exception as error:  # anything a merchant's template raises is shown, never a 500

@@ -323,6 +323,53 @@ async def test_preview_shows_template_errors_never_a_500(
     assert (await response.json())["error"] == error
 
 
+ISSUE_LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        # The hardening issue's preview, which stopped the server answering anything.
+        ({"content": ISSUE_LOOP}, "content: the template loops more than 10,000 times"),
+        (
+            {"content": "{{ 'x' * 10**9 }}"},
+            "content: the template builds a text or list larger than 20,000 characters or items",
+        ),
+        (
+            {"content": "{{ 'x' * 10001 }}"},
+            "content: the reply would be longer than 10,000 characters",
+        ),
+        (
+            {"reply_type": "news", "title": "ok", "url": "{{ 10 ** 10 ** 10 }}"},
+            "url: the template makes a number longer than 100 digits",
+        ),
+    ],
+)
+async def test_preview_stops_a_template_past_the_render_limits_with_the_reason(
+    client: TestClient, auth: dict[str, str], fields: dict, error: str
+) -> None:
+    body = {"match_type": "exact", "pattern": "x", **fields}
+    response = await client.post(f"{API}/preview", json=body, headers=auth)
+    assert response.status == 400
+    assert (await response.json())["error"] == error
+
+
+async def test_a_template_nested_too_deeply_is_refused_at_save_and_in_the_preview(
+    client: TestClient, auth: dict[str, str], sessions
+) -> None:
+    body = {
+        "match_type": "exact",
+        "pattern": "x",
+        "content": "{{ " + "(" * 400 + "1" + ")" * 400 + " }}",
+    }
+    error = "content: the template nests brackets or expressions too deeply"
+    for path in (API, f"{API}/preview"):
+        response = await client.post(path, json=body, headers=auth)
+        assert response.status == 400
+        assert (await response.json())["error"] == error
+    assert await count(sessions, KeywordRule) == 0
+
+
 async def test_the_page_lists_the_rules(client: TestClient, auth: dict[str, str]) -> None:
     await create(client, auth, pattern="<b>hours</b>")
     page = await client.get("/admin/keywords", headers=auth)

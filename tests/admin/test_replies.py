@@ -82,6 +82,22 @@ async def test_a_template_that_fails_at_run_time_falls_back_to_the_built_in_repl
     assert (await wechat.say("fly me", fan="o_f")).content == BUILT_IN_DEFAULT
 
 
+async def test_a_template_past_the_render_limits_falls_back_to_the_built_in_reply(
+    client: TestClient, auth: dict[str, str], wechat: Emulator
+) -> None:
+    loops = "{% for i in range(2000) %}{% for j in range(2000) %}{% endfor %}{% endfor %}Hi"
+    for name in ("welcome", "default_reply"):
+        saved = await client.put(f"{API}/{name}", json={"content": loops}, headers=auth)
+        assert saved.status == 200, await saved.text()
+    assert (await wechat.event("subscribe", fan="o_l")).content.startswith(BUILT_IN_WELCOME)
+    assert (await wechat.say("fly me", fan="o_l")).content == BUILT_IN_DEFAULT
+    preview = await client.post(f"{API}/welcome/preview", json={"content": loops}, headers=auth)
+    assert preview.status == 400
+    assert (await preview.json())["error"] == (
+        "content: the template loops more than 10,000 times"
+    )
+
+
 async def test_a_reply_that_renders_empty_falls_back_to_the_built_in_one(
     client: TestClient, auth: dict[str, str], wechat: Emulator
 ) -> None:

@@ -4,10 +4,12 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiohttp.test_utils import TestClient
 from sqlalchemy import insert
 from sqlmodel import select
 
 from botstore.clock import FrozenClock
+from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.models import Fan, KeywordRule, LedgerTransaction
 from botstore.seed import seed_demo
@@ -241,6 +243,30 @@ async def test_keyword_templates_are_sandboxed(wechat: Emulator, sessions) -> No
     reply = (await wechat.say("hack", fan="o_a")).content
     assert "misconfigured" in reply
     assert "subprocess" not in reply
+
+
+async def test_a_keyword_rule_past_the_render_limits_gets_the_fallback_reply(
+    client: TestClient, config: Config, wechat: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The hardening issue's saved rule: 4 million iterations, 0.26 s of a stalled event loop for
+    # each matching message. The save path only parses templates, so it is saved as it was.
+    loops = "{% for i in range(2000) %}{% for j in range(2000) %}{% endfor %}{% endfor %}Open"
+    saved = await client.post(
+        "/admin/api/keywords",
+        json={"match_type": "exact", "pattern": "hours", "content": loops},
+        headers={"Authorization": f"Bearer {config.admin.token}"},
+    )
+    assert saved.status == 201, await saved.text()
+    rule_id = (await saved.json())["rule"]["id"]
+
+    reply = await wechat.say("hours", fan="o_a")
+    assert reply.content == (
+        f"This auto-reply (rule #{rule_id}) is misconfigured; the merchant has been told."
+    )
+    assert f"keyword rule {rule_id} was stopped: the template loops more than 10,000 times" in [
+        record.getMessage() for record in caplog.records if record.levelname == "WARNING"
+    ]
+    assert (await wechat.say("balance", fan="o_b")).content == "Your balance: ¥0.00"
 
 
 async def test_demo_rules_are_seeded_once(wechat: Emulator, sessions, clock: FrozenClock) -> None:
