@@ -212,8 +212,17 @@ SIGNED_IN_AREAS = (f"{PREFIX}/", "/console")
 
 
 def _next(raw: str | None) -> str:
-    # Only back into this server's own pages: never an open redirect to another site.
-    if raw and raw.startswith(SIGNED_IN_AREAS) and not raw.startswith("//") and "\\" not in raw:
+    # Only back into this server's own pages: never an open redirect to another site, and
+    # only printable ASCII, since a CR or LF in a Location header broke the response.
+    if (
+        raw
+        and raw.isascii()
+        and raw.isprintable()
+        and " " not in raw
+        and raw.startswith(SIGNED_IN_AREAS)
+        and not raw.startswith("//")
+        and "\\" not in raw
+    ):
         return raw
     return f"{PREFIX}/"
 
