@@ -5,6 +5,7 @@ from jinja2 import Environment
 
 from botstore.errors import NotFound
 from botstore.keys import config_key, db_key
+from botstore.numbers import ID_MAX, parse_whole
 from botstore.services import articles
 from botstore.templating import project_environment
 
@@ -19,9 +20,10 @@ def setup_article_pages(app: web.Application, env: Environment | None = None) ->
 
 def _id(request: web.Request, name: str, what: str) -> int:
     raw = request.match_info[name]
-    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+    ident = parse_whole(raw, minimum=1, maximum=ID_MAX)
+    if ident is None:
         raise web.HTTPBadRequest(text=f"an {what} id is a number, not {raw[:40]!r}")
-    return int(raw)
+    return ident
 
 
 def _not_found(error: NotFound) -> web.HTTPNotFound:

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.errors import Deactivated, NotFound
 from botstore.keys import config_key, db_key
+from botstore.numbers import ID_MAX, parse_whole
 from botstore.services import stores
 from botstore.templating import project_environment
 
@@ -23,9 +24,10 @@ def setup_pages(app: web.Application, env: Environment | None = None) -> None:
 
 def _id(request: web.Request, name: str, what: str) -> int:
     raw = request.match_info[name]
-    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+    ident = parse_whole(raw, minimum=1, maximum=ID_MAX)
+    if ident is None:
         raise web.HTTPBadRequest(text=f"a {what} id is a number, not {raw[:40]!r}")
-    return int(raw)
+    return ident
 
 
 class Pages:

@@ -20,6 +20,7 @@ from botstore.errors import BadArgument, DomainError
 from botstore.merchant_sandbox import TemplateLimitExceeded
 from botstore.models import Conversation, Fan, KeywordRule
 from botstore.money import Fen, parse_yuan
+from botstore.numbers import ID_MAX, parse_whole
 from botstore.services import conversations, fans, keywords, messages, settings
 from botstore.templating import merchant_environment, render_merchant
 from botstore.wechat import (
@@ -52,16 +53,17 @@ _T = TypeVar("_T")
 
 
 def _parse_id(text: str) -> int:
-    digits = text.removeprefix("#")
-    if not digits.isdigit() or not 0 < int(digits) < 2**31:
+    ident = parse_whole(text.removeprefix("#"), minimum=1, maximum=ID_MAX)
+    if ident is None:
         raise BadArgument("id", text, "an id is a number such as #12")
-    return int(digits)
+    return ident
 
 
 def _parse_qty(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) <= MAX_QTY:
+    qty = parse_whole(text, minimum=1, maximum=MAX_QTY)
+    if qty is None:
         raise BadArgument("quantity", text, f"a whole number from 1 to {MAX_QTY}")
-    return int(text)
+    return qty
 
 
 PARSERS: dict[Any, Callable[[str], Any]] = {

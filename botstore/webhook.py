@@ -19,6 +19,7 @@ from botstore.keys import (
     seen_queries_key,
     xml_key,
 )
+from botstore.numbers import parse_whole
 from botstore.router import Handoff, Outcome
 from botstore.signed_queries import SeenQueries
 from botstore.wechat import (
@@ -52,10 +53,10 @@ def _signed_query(request: web.Request) -> tuple[str, str]:
     timestamp, nonce = query["timestamp"], query["nonce"]
     if not check_signature(config.token, query["signature"], timestamp, nonce):
         raise web.HTTPForbidden(text="bad signature")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    stamp = parse_whole(timestamp, maximum=10**12 - 1)
+    if stamp is None:
         raise web.HTTPBadRequest(text="bad timestamp")
     window = config.timestamp_window_seconds
-    stamp = int(timestamp)
     # Fresh against real time (the platform, an SDK) or the emulated clock (the console and
     # tests after advancing it): advancing business time must not lock real clients out.
     nearest = min(

@@ -1,7 +1,9 @@
 """Shared test helpers: a router of probe commands and database counters."""
 
 import asyncio
+import hashlib
 
+import sqlalchemy
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import SQLModel, select
@@ -80,3 +82,16 @@ async def slow(ctx: Context, seconds: Word) -> Reply:
 async def count(sessions: async_sessionmaker[AsyncSession], table: type[SQLModel]) -> int:
     async with sessions() as session:
         return (await session.exec(select(func.count()).select_from(table))).one()
+
+
+async def digest(sessions: async_sessionmaker[AsyncSession]) -> str:
+    """A hash of every row of every table: equal means nothing was stored or changed."""
+    hasher = hashlib.sha256()
+    async with sessions() as session:
+        connection = await session.connection()
+        for table in SQLModel.metadata.sorted_tables:
+            rows = await connection.execute(
+                sqlalchemy.select(table).order_by(*table.primary_key.columns)
+            )
+            hasher.update(repr(rows.all()).encode())
+    return hasher.hexdigest()

@@ -43,24 +43,41 @@ async def test_get_shows_the_emulated_now(client: TestClient, config: Config) ->
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        (b"not json", 'body must be JSON, e.g. {"days": 30}'),
-        (b"[1]", 'give {"days": N} and/or {"hours": N}'),
-        (b"{}", 'give {"days": N} and/or {"hours": N}'),
-        (b'{"weeks": 1}', 'give {"days": N} and/or {"hours": N}'),
-        (b'{"days": -1}', "days must be a whole number, 0 or more"),
-        (b'{"days": 1.5}', "days must be a whole number, 0 or more"),
-        (b'{"hours": "2"}', "hours must be a whole number, 0 or more"),
-        (b'{"days": true}', "days must be a whole number, 0 or more"),
-        (b'{"days": 100000}', "at most 3660 days at a time"),
+        (b"not json", "body: not valid JSON"),
+        (b"[1]", "body: must be a JSON object"),
+        (b"{}", 'body: give {"days": N} and/or {"hours": N}'),
+        (b'{"weeks": 1}', "weeks: unknown field"),
+        (b'{"days": -1}', "days: must be 0 or more"),
+        (b'{"days": 1.5}', "days: must be a whole number"),
+        (b'{"hours": "2"}', "hours: must be a whole number"),
+        (b'{"days": true}', "days: must be a whole number"),
+        (b'{"days": 100000}', "days: must be at most 3660"),
+        (b'{"hours": 100000}', "hours: must be at most 87840"),
+        (b'{"days": 3000, "hours": 20000}', "body: at most 3660 days at a time"),
+        # Past what timedelta holds: this was an OverflowError, a 500.
+        (
+            b'{"days": 1180591620717411303424}',
+            "days: a whole number too large (more than 64 bits)",
+        ),
+        (
+            b'{"hours": 1180591620717411303424}',
+            "hours: a whole number too large (more than 64 bits)",
+        ),
+        (b'{"days": 9223372036854775807}', "days: must be at most 3660"),
+        (b'{"days": ' + b"9" * 5000 + b"}", "body: a number is too large"),
+        (b'{"a":' * 5000 + b"1" + b"}" * 5000, "body: nested too deeply"),
+        (b'{"days": NaN}', "days: must be a finite number (no NaN or Infinity)"),
     ],
 )
 async def test_bad_advances_are_refused_with_a_reason(
-    client: TestClient, config: Config, clock: FrozenClock, body: bytes, reason: str
+    client: TestClient, config: Config, clock: FrozenClock, sessions, body: bytes, reason: str
 ) -> None:
     response = await client.post(ADVANCE, data=body, headers=auth(config))
     assert response.status == 400
     assert await response.text() == reason
     assert clock.now().isoformat() == "2026-01-01T04:00:00+00:00"
+    async with sessions() as session:
+        assert (await session.get(ClockState, 1)).offset_seconds == 0
 
 
 async def test_advance_moves_the_clock_persists_it_and_runs_what_fell_due(

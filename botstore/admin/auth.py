@@ -225,7 +225,10 @@ def same_origin(request: web.Request) -> bool:
         return origin == own
     referer = request.headers.get("Referer")
     if referer is not None:
-        parts = urlsplit(referer)
+        try:
+            parts = urlsplit(referer)
+        except ValueError:  # e.g. "http://[": no site at all, so not this one
+            return False
         return f"{parts.scheme}://{parts.netloc}" == own
     return True  # neither header: the CSRF token below still has to match
 
@@ -281,8 +284,17 @@ SIGNED_IN_AREAS = (f"{PREFIX}/", "/console")
 
 
 def _next(raw: str | None) -> str:
-    # Only back into this server's own pages: never an open redirect to another site.
-    if raw and raw.startswith(SIGNED_IN_AREAS) and not raw.startswith("//") and "\\" not in raw:
+    # Only back into this server's own pages: never an open redirect to another site, and
+    # only printable ASCII, since a CR or LF in a Location header broke the response.
+    if (
+        raw
+        and raw.isascii()
+        and raw.isprintable()
+        and " " not in raw
+        and raw.startswith(SIGNED_IN_AREAS)
+        and not raw.startswith("//")
+        and "\\" not in raw
+    ):
         return raw
     return f"{PREFIX}/"
 

@@ -1,14 +1,34 @@
 """The emulated clock's JSON API: GET /admin/api/clock, POST /admin/api/clock/advance."""
 
-import json
 from datetime import timedelta
-from typing import Any
+from typing import Self
 
 from aiohttp import web
+from pydantic import Field, model_validator
 
+from botstore import jsonbody
 from botstore.keys import clock_key, scheduler_key
 
 MAX_DAYS = 3660  # ten years: enough for any product's term, small enough to stay fast
+
+
+class Advance(jsonbody.JsonBody):
+    """How far to move the clock: days and/or hours, ten years at most in all."""
+
+    days: int = Field(default=0, ge=0, le=MAX_DAYS)
+    hours: int = Field(default=0, ge=0, le=MAX_DAYS * 24)
+
+    @model_validator(mode="after")
+    def _within_bounds(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError('give {"days": N} and/or {"hours": N}')
+        if self.delta > timedelta(days=MAX_DAYS):
+            raise ValueError(f"at most {MAX_DAYS} days at a time")
+        return self
+
+    @property
+    def delta(self) -> timedelta:
+        return timedelta(days=self.days, hours=self.hours)
 
 
 async def show(request: web.Request) -> web.Response:
@@ -24,7 +44,10 @@ async def show(request: web.Request) -> web.Response:
 
 
 async def advance(request: web.Request) -> web.Response:
-    delta = _delta(await request.read())
+    try:
+        delta = jsonbody.read_model(await request.read(), Advance).delta
+    except jsonbody.BodyError as error:
+        raise web.HTTPBadRequest(text=str(error)) from None
     now, offset, ran = await request.config_dict[scheduler_key].advance(delta)
     return web.json_response(
         {
@@ -34,22 +57,6 @@ async def advance(request: web.Request) -> web.Response:
             "ran": [run.as_json() for run in ran],
         }
     )
-
-
-def _delta(body: bytes) -> timedelta:
-    try:
-        data: Any = json.loads(body)
-    except ValueError:
-        raise web.HTTPBadRequest(text='body must be JSON, e.g. {"days": 30}') from None
-    if not isinstance(data, dict) or not data or set(data) - {"days", "hours"}:
-        raise web.HTTPBadRequest(text='give {"days": N} and/or {"hours": N}')
-    for name, value in data.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise web.HTTPBadRequest(text=f"{name} must be a whole number, 0 or more")
-    delta = timedelta(days=data.get("days", 0), hours=data.get("hours", 0))
-    if delta > timedelta(days=MAX_DAYS):
-        raise web.HTTPBadRequest(text=f"at most {MAX_DAYS} days at a time")
-    return delta
 
 
 def setup(admin: web.Application) -> None:

@@ -4,7 +4,8 @@ A section of the admin is a module `botstore/admin/<name>.py` with `setup(admin)
 (GET /<name>, rendered with `render(request, "admin/<name>.html", active="<name>", ...)` on
 templates/admin/_base.html) and its JSON API under /api/<name>. In JSON handlers:
 
-    data = await read_json(request)                      # 400 unless a JSON object
+    data = await read_json(request)                      # 400 unless a JSON object (jsonbody)
+    order = await read_model(request, Order)             # or a jsonbody.JsonBody model
     name = text_field(data, "name", max_length=40)       # 400 {"error": "name: ...", "field": ...}
     async with transaction(request) as session: ...      # one unit of work
     return web.json_response(...)
@@ -12,7 +13,6 @@ templates/admin/_base.html) and its JSON API under /api/<name>. In JSON handlers
 Services' BadArgument becomes 400 naming the field, NotFound 404, other domain errors 400.
 """
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,9 +25,12 @@ from aiohttp import web
 from jinja2 import Environment
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botstore import jsonbody
 from botstore.errors import BadArgument, DomainError, NotFound
+from botstore.jsonbody import Model
 from botstore.keys import clock_key, db_key
 from botstore.money import Fen, parse_yuan
+from botstore.numbers import ID_MAX, parse_whole
 from botstore.services import switches
 from botstore.templating import project_environment
 
@@ -104,7 +107,7 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
     """Refusals become JSON with the reason; nothing the handler wrote was committed."""
     try:
         return await handler(request)
-    except FieldError as error:
+    except (FieldError, jsonbody.BodyError) as error:
         return error_response(str(error), field=error.field)
     except BadArgument as error:
         name, reason = error.details["name"], error.details["reason"]
@@ -117,18 +120,19 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
 
 async def read_json(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object, or a 400 saying what is wrong with it."""
+    return jsonbody.read_object(await _raw(request))
+
+
+async def read_model(request: web.Request, model: type[Model]) -> Model:
+    """The body as a pydantic model (botstore.jsonbody.JsonBody), or a 400 naming the field."""
+    return jsonbody.read_model(await _raw(request), model)
+
+
+async def _raw(request: web.Request) -> bytes:
     body = await request.read()
     if len(body) > MAX_JSON_BYTES:
         raise FieldError("body", f"at most {MAX_JSON_BYTES} bytes")
-    if not body.strip():
-        raise FieldError("body", "empty; send a JSON object")
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise FieldError("body", "not valid JSON") from None
-    if not isinstance(data, dict):
-        raise FieldError("body", "must be a JSON object")
-    return data
+    return body
 
 
 _MISSING = object()
@@ -202,9 +206,10 @@ def no_other_fields(data: dict[str, Any], allowed: set[str]) -> None:
 
 def path_id(request: web.Request, name: str = "id") -> int:
     raw = request.match_info[name]
-    if not raw.isdigit() or not 0 < int(raw) < 2**31:
+    ident = parse_whole(raw, minimum=1, maximum=ID_MAX)
+    if ident is None:
         raise FieldError(name, f"an id is a number, not {raw[:40]!r}")
-    return int(raw)
+    return ident
 
 
 @asynccontextmanager
@@ -254,10 +259,12 @@ def yuan_field(data: dict[str, Any], name: str, *, allow_zero: bool = False) -> 
 
 
 def _decimal(text: str) -> Decimal | None:
+    """A finite decimal or None: NaN, sNaN and infinities raise in comparisons and arithmetic."""
     try:
-        return Decimal(text)
+        value = Decimal(text)
     except InvalidOperation:
         return None
+    return value if value.is_finite() else None
 
 
 def rate_field(
@@ -272,12 +279,12 @@ def rate_field(
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise FieldError(percent_name, "a percentage, e.g. 3.65")
         percent = _decimal(str(value).strip())
-        if percent is None or not percent.is_finite() or (percent * 100) % 1 != 0:
-            raise FieldError(percent_name, "a percentage with at most two decimals, e.g. 3.65")
-        bps = int(percent * 100)
-        if not 0 <= bps <= maximum_bps:
+        # Bounded before any arithmetic: "1e400" % 1 raises (the result needs 400 digits).
+        if percent is not None and not 0 <= percent <= Decimal(maximum_bps) / 100:
             raise FieldError(percent_name, f"must be 0-{maximum_bps / 100:g}%")
-        return bps
+        if percent is None or (percent * 100) % 1 != 0:
+            raise FieldError(percent_name, "a percentage with at most two decimals, e.g. 3.65")
+        return int(percent * 100)
     if not given(data, bps_name) and default is not None:
         return default
     if not given(data, bps_name):
@@ -288,10 +295,9 @@ def rate_field(
 def ids_field(data: dict[str, Any], name: str) -> list[int]:
     value = data.get(name, [])
     if isinstance(value, str):  # a form's "1, 2"
-        value = [part.strip() for part in value.replace(",", " ").split()]
-        if not all(part.isdigit() for part in value):
+        value = [parse_whole(part, maximum=ID_MAX) for part in value.replace(",", " ").split()]
+        if None in value:
             raise FieldError(name, "ids separated by commas, e.g. 1, 2")
-        value = [int(part) for part in value]
     if not isinstance(value, list) or len(value) > 100:
         raise FieldError(name, "a list of up to 100 ids")
     for item in value:

@@ -40,6 +40,7 @@ FIELDS = {
     "valid_from",
     "valid_to",
 }
+FIRST_YEAR, LAST_YEAR = 1970, 9000
 OCCASIONS = (CampaignOccasion.MANUAL, CampaignOccasion.MONTHLY, CampaignOccasion.LEVELUP)
 # The coupon service names its arguments for chat replies; the API names them as its fields.
 SERVICE_FIELDS = {
@@ -78,7 +79,16 @@ def _when(data: dict[str, Any], name: str) -> datetime | None:
     if moment is None:
         raise FieldError(name, "a date and time, e.g. 2026-02-01T00:00:00+08:00")
     # A time without a zone is UTC, as every business time here is.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    # Within years the database holds and a coupon's days can still be added to (year 1 at
+    # +14:00 or 9999 at -23:59 can't even be put in UTC).
+    try:
+        in_range = FIRST_YEAR <= moment.astimezone(UTC).year <= LAST_YEAR
+    except OverflowError:
+        in_range = False
+    if not in_range:
+        raise FieldError(name, f"a date and time in the years {FIRST_YEAR} to {LAST_YEAR}")
+    return moment
 
 
 def campaign_json(line: coupons.CampaignLine) -> dict[str, Any]:

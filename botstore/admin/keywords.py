@@ -18,11 +18,13 @@ from botstore.admin.common import (
     now,
     path_id,
     read_json,
+    read_model,
     reading,
     render,
     text_field,
     transaction,
 )
+from botstore.jsonbody import Id, JsonBody
 from botstore.keys import dispatcher_key
 from botstore.merchant_sandbox import TemplateLimitExceeded
 from botstore.models import KeywordRule
@@ -152,14 +154,14 @@ async def delete(request: web.Request) -> web.Response:
     return web.json_response({"deleted": rule_id})
 
 
+class Order(JsonBody):
+    """Every rule's id, first match first."""
+
+    ids: list[Id]
+
+
 async def reorder(request: web.Request) -> web.Response:
-    data = await read_json(request)
-    no_other_fields(data, {"ids"})
-    ids = data.get("ids")
-    if not isinstance(ids, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in ids
-    ):
-        raise FieldError("ids", "must be a list of rule ids, first match first")
+    ids = (await read_model(request, Order)).ids
     async with transaction(request) as session:
         rules = await keywords.reorder(session, ids)
         body = [rule_json(rule) for rule in rules]

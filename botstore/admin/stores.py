@@ -22,6 +22,7 @@ from botstore.admin.common import (
 )
 from botstore.admin.common import now as clock_now
 from botstore.models import Product, Store
+from botstore.numbers import ID_MAX, parse_whole
 from botstore.services import stores
 
 # --- stores ---
@@ -158,10 +159,11 @@ def _group(data: dict[str, Any]) -> stores.GroupTerms | None:
 
 async def list_products(request: web.Request) -> web.Response:
     raw = request.query.get("store_id")
-    if raw is not None and (not raw.isdigit() or not 0 < int(raw) < 2**31):
+    store_id = parse_whole(raw, minimum=1, maximum=ID_MAX) if raw is not None else None
+    if raw is not None and store_id is None:
         raise FieldError("store_id", "an id is a number")
     async with reading(request) as session:
-        listings = await stores.products_of(session, int(raw) if raw else None)
+        listings = await stores.products_of(session, store_id)
         return web.json_response({"products": [product_json(item) for item in listings]})
 
 

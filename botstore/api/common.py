@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botstore import jsonbody
 from botstore.errors import ExpiredCredential, InvalidCredential
 from botstore.keys import clock_key
 from botstore.models import AccessToken
@@ -71,12 +72,19 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     if not body.strip():
         raise ApiError(44002, "empty post data")
     try:
-        data = json.loads(bytes(body))
-    except (ValueError, RecursionError):
-        raise data_format_error("invalid JSON") from None
-    if not isinstance(data, dict):
-        raise data_format_error("the body must be a JSON object")
-    return data
+        return jsonbody.read_object(bytes(body))
+    except jsonbody.BodyError as error:
+        raise data_format_error(_hint(error)) from None
+
+
+def _hint(error: jsonbody.BodyError) -> str:
+    # The API's hints for a whole body have always read "invalid JSON" and "the body must be
+    # a JSON object"; a field's says which one and why.
+    if error.field != "body":
+        return str(error)
+    if error.reason == "must be a JSON object":
+        return "the body must be a JSON object"
+    return "invalid JSON" if error.reason == "not valid JSON" else f"invalid JSON: {error.reason}"
 
 
 async def authenticate(request: web.Request, session: AsyncSession) -> AccessToken:

@@ -7,6 +7,7 @@ from aiohttp import web
 
 from botstore.api.common import ApiError, answer, api, authenticate, read_json
 from botstore.keys import clock_key, db_key
+from botstore.numbers import ID_MAX, parse_whole
 from botstore.services import menu, users
 
 OK = {"errcode": 0, "errmsg": "ok"}
@@ -119,8 +120,8 @@ async def delete_conditional(request: web.Request) -> web.Response:
         data = await read_json(request)
         menu_id = data.get("menuid")
         # The platform hands menuid out as a string; SDKs send it back either way.
-        if isinstance(menu_id, str) and menu_id.isdigit():
-            menu_id = int(menu_id)
+        if isinstance(menu_id, str):
+            menu_id = parse_whole(menu_id, minimum=1, maximum=ID_MAX) or menu_id
         if isinstance(menu_id, bool) or not isinstance(menu_id, int) or not 0 < menu_id < 2**31:
             raise ApiError(47001, "data format error hint: menuid must be a menu id")
         try:

@@ -142,14 +142,15 @@ def lint_encrypted_reply(
     stamp = (diagnostics.reply_timestamp or "").strip()
     if diagnostics.reply_timestamp is None:
         return warnings
-    if not stamp.isdigit():
+    if not (stamp.isascii() and stamp.isdigit()):
         warnings.append(f"The reply's TimeStamp {stamp!r} is not Unix seconds.")
     elif len(stamp) >= 13:
         warnings.append(
             f"The reply's TimeStamp {stamp} looks like milliseconds; WeChat wants Unix seconds."
         )
     elif (
-        request_timestamp.isdigit()
+        request_timestamp.isascii()
+        and request_timestamp.isdigit()
         and abs(int(stamp) - int(request_timestamp)) > REPLY_TIMESTAMP_SLACK_SECONDS
     ):
         warnings.append(

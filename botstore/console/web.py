@@ -25,15 +25,18 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import WSCloseCode, web
 from jinja2 import Environment
+from pydantic import Field
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from botstore import jsonbody
 from botstore.admin import auth
 from botstore.clock import SystemClock
 from botstore.config import Config, is_loopback
 from botstore.console.client import Emulator, EmulatorError, Exchange
 from botstore.keys import clock_key, config_key, db_key, scheduler_key
 from botstore.models import Fan, Merchant, OutboxMessage
+from botstore.numbers import ID_MAX, parse_whole
 from botstore.services import fans, messages
 from botstore.wechat import CryptoError, parse_envelope, reply_to_dict
 
@@ -249,12 +252,16 @@ async def static(request: web.Request) -> web.FileResponse:
 
 async def _json(request: web.Request) -> dict[str, Any]:
     try:
-        data = json.loads(await request.read())
-    except ValueError:
-        raise BadInput("body must be a JSON object") from None
-    if not isinstance(data, dict):
-        raise BadInput("body must be a JSON object")
-    return data
+        return jsonbody.read_object(await request.read())
+    except jsonbody.BodyError as error:
+        raise BadInput(str(error)) from None
+
+
+async def _model(request: web.Request, model: type[jsonbody.Model]) -> jsonbody.Model:
+    try:
+        return jsonbody.read_model(await request.read(), model)
+    except jsonbody.BodyError as error:
+        raise BadInput(str(error)) from None
 
 
 def _str(data: Mapping[str, Any], name: str, *, default: str | None = None, limit: int) -> str:
@@ -294,7 +301,10 @@ def _number(data: Mapping[str, Any], name: str, low: float, high: float) -> floa
 
 
 def _http_url(value: str, name: str) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "http://[" and other broken hosts
+        raise BadInput(f"{name} must be an http:// or https:// URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BadInput(f"{name} must be an http:// or https:// URL")
     return value
@@ -586,9 +596,10 @@ async def create_fan(request: web.Request) -> web.Response:
 def _after_id(raw: str | None) -> int | None:
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise BadInput("after must be a whole number")
-    return int(raw)
+    after = parse_whole(raw, maximum=ID_MAX)
+    if after is None:
+        raise BadInput(f"after must be a whole number from 0 to {ID_MAX}")
+    return after
 
 
 async def outbox(request: web.Request) -> web.Response:
@@ -610,6 +621,10 @@ def _outbox_json(row: OutboxMessage) -> dict[str, Any]:
     }
 
 
+class ClockAdvance(jsonbody.JsonBody):
+    days: int = Field(ge=1, le=CLOCK_DAYS_MAX)
+
+
 async def show_clock(request: web.Request) -> web.Response:
     await request.config_dict[scheduler_key].sync_clock()
     return web.json_response({"now": request.config_dict[clock_key].now().isoformat()})
@@ -617,12 +632,7 @@ async def show_clock(request: web.Request) -> web.Response:
 
 async def advance_clock(request: web.Request) -> web.Response:
     """Advance the emulated clock; every job that fell due runs, and the answer says which."""
-    data = await _json(request)
-    days = data.get("days")
-    if set(data) != {"days"} or isinstance(days, bool) or not isinstance(days, int):
-        raise BadInput('give {"days": N}, N a whole number')
-    if not 1 <= days <= CLOCK_DAYS_MAX:
-        raise BadInput(f"days must be 1-{CLOCK_DAYS_MAX}")
+    days = (await _model(request, ClockAdvance)).days
     now, _, ran = await request.config_dict[scheduler_key].advance(timedelta(days=days))
     request.app[console_key].wake.set()
     return web.json_response({"now": now.isoformat(), "ran": [run.as_json() for run in ran]})

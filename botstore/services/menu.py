@@ -3,7 +3,7 @@ menu that /cgi-bin/menu/create replaces, and conditional menus with their matchr
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy import delete as sql_delete
 from sqlmodel import col, select
@@ -95,7 +95,7 @@ def _check_sized(
 
 def _check_leaf(button: dict[str, Any], codes: dict[str, tuple[int, str]], where: str) -> None:
     kind = button.get("type")
-    if kind not in REQUIRED_FIELD:
+    if not isinstance(kind, str) or kind not in REQUIRED_FIELD:
         code, message = codes["type"]
         raise _error(code, message, f"{where} type {kind!r} is not one of {', '.join(TYPES)}")
     required = REQUIRED_FIELD[kind]
@@ -103,8 +103,8 @@ def _check_leaf(button: dict[str, Any], codes: dict[str, tuple[int, str]], where
         _check_sized(button, "key", MAX_KEY_BYTES, codes, where)
     elif required == "url":
         _check_sized(button, "url", MAX_URL_BYTES, codes, where)
-        parts = urlsplit(button["url"])
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        parts = _split(button["url"])
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             # [unconfirmed text] the platform's code for a URL it cannot link to.
             raise _error(65317, "invalid url", f"{where} url must be an http:// or https:// URL")
     else:
@@ -164,10 +164,21 @@ def validate(buttons: list[dict[str, Any]]) -> None:
 
 
 def _collect_domain(button: dict[str, Any], domains: set[str]) -> None:
-    if isinstance(button.get("url"), str):
-        host = urlsplit(button["url"]).hostname
-        if host:
-            domains.add(host)
+    parts = _split(button.get("url"))
+    if parts is not None and parts.hostname:
+        domains.add(parts.hostname)
+
+
+def _split(url: object) -> SplitResult | None:
+    """The URL's parts, or None when it is not one (urlsplit raises on "http://[")."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 - parsing the host is what raises
+    except ValueError:
+        return None
+    return parts
 
 
 def normalize(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from botstore.errors import (
 )
 from botstore.models import Account, AccountKind, Fan, Product, Store
 from botstore.money import Fen, format_yuan
+from botstore.numbers import parse_whole
 
 MAX_NAME = 60
 MAX_STOCK = 100_000
@@ -109,9 +110,10 @@ class StoreView:
 
 def parse_stock(text: str) -> int:
     """'5' -> 5; stock may be zero (listed, sold out) up to MAX_STOCK."""
-    if not text.isdigit() or int(text) > MAX_STOCK:
+    stock = parse_whole(text, maximum=MAX_STOCK)
+    if stock is None:
         raise BadArgument("stock", text, f"a whole number from 0 to {MAX_STOCK}")
-    return int(text)
+    return stock
 
 
 def _clean_name(name: str, what: str) -> str:

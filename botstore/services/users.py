@@ -10,6 +10,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.models import Fan, InboundMessage, OutboxMessage
+from botstore.numbers import parse_whole
+from botstore.services import qrcodes
 
 LANGUAGE = "zh_CN"
 MAX_FOLLOWERS_PAGE = 10000
@@ -51,6 +53,7 @@ def info(fan: Fan) -> dict[str, Any]:
         return {"subscribe": 0, "openid": fan.openid}
     subscribed_at = fan.subscribed_at or fan.created_at
     scene = fan.subscribe_scene or ""
+    scene_id = parse_whole(scene, maximum=qrcodes.MAX_TEMPORARY_SCENE_ID)
     body: dict[str, Any] = {"subscribe": 1, "openid": fan.openid}
     if fan.nickname:
         body["nickname"] = fan.nickname
@@ -63,8 +66,8 @@ def info(fan: Fan) -> dict[str, Any]:
         "subscribe_scene": "ADD_SCENE_QR_CODE" if scene else "ADD_SCENE_OTHERS",
         # A numeric scene came from a QR_SCENE / QR_LIMIT_SCENE code, anything else from a
         # string scene (§7.6).
-        "qr_scene": int(scene) if scene.isdigit() else 0,
-        "qr_scene_str": "" if scene.isdigit() else scene,
+        "qr_scene": scene_id or 0,
+        "qr_scene_str": "" if scene_id is not None else scene,
     }
     return body
 

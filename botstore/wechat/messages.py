@@ -11,6 +11,12 @@ from defusedxml.ElementTree import ParseError, fromstring
 
 # Deeper nesting than any real push is refused instead of recursing without bound.
 _MAX_DEPTH = 16
+# Numbers are bounded as they are parsed, so none fails later when stored or converted: ids
+# and counts fit 64 bits (MsgId is an int64, §2.3), times are Unix seconds Python's datetime
+# holds (until the end of 9999), places are on Earth.
+INT64_MAX = 2**63 - 1
+MAX_UNIX_TIME = 253402300799  # 9999-12-31T23:59:59Z
+_LATITUDE, _LONGITUDE = 90.0, 180.0
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _TAG = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -403,27 +409,48 @@ def _optional_text(fields: Mapping[str, object], name: str) -> str | None:
     return _text(fields, name) if name in fields else None
 
 
-def _optional_int(fields: Mapping[str, object], name: str) -> int | None:
+def _optional_int(
+    fields: Mapping[str, object], name: str, *, maximum: int = INT64_MAX
+) -> int | None:
     value = _text(fields, name).strip()
     if not value:
         return None
     if not _INT.fullmatch(value):
         raise MessageError(f"{name} is not an integer")
-    return int(value)
+    # Checked on the digits first: int() of thousands of them raises (Python's digit limit).
+    digits = value.lstrip("+-").lstrip("0")
+    if value.startswith("-") and digits or len(digits) > len(str(maximum)):
+        raise MessageError(_out_of_range(name, maximum))
+    number = int(value)
+    if number > maximum:
+        raise MessageError(_out_of_range(name, maximum))
+    return number
 
 
-def _int(fields: Mapping[str, object], name: str) -> int:
-    value = _optional_int(fields, name)
+def _out_of_range(name: str, maximum: int) -> str:
+    if maximum == MAX_UNIX_TIME:
+        return f"{name} must be Unix seconds from 0 to {MAX_UNIX_TIME} (the end of 9999)"
+    return f"{name} must be a whole number from 0 to {maximum}"
+
+
+def _int(fields: Mapping[str, object], name: str, *, maximum: int = INT64_MAX) -> int:
+    value = _optional_int(fields, name, maximum=maximum)
     return 0 if value is None else value
 
 
-def _float(fields: Mapping[str, object], name: str) -> float:
+def _float(fields: Mapping[str, object], name: str, *, limit: float | None = None) -> float:
+    """A number; within ±`limit` if given (a latitude or longitude), else finite and >= 0."""
     value = _text(fields, name).strip()
     if not value:
         return 0.0
     if not _FLOAT.fullmatch(value):
         raise MessageError(f"{name} is not a number")
-    return float(value)
+    number = float(value)  # "1e400" is inf: refused below with everything off the range
+    if limit is not None and not -limit <= number <= limit:
+        raise MessageError(f"{name} must be a number from {-limit:g} to {limit:g}")
+    if limit is None and not 0 <= number <= INT64_MAX:
+        raise MessageError(f"{name} must be a number from 0 to {INT64_MAX}")
+    return number
 
 
 def _id(fields: Mapping[str, object], name: str) -> str:
@@ -468,8 +495,8 @@ def _scan_code(fields: Mapping[str, object]) -> dict[str, object]:
 def _location_select(fields: Mapping[str, object]) -> dict[str, object]:
     info = _group(fields, "SendLocationInfo")
     return {
-        "latitude": _float(info, "Location_X"),
-        "longitude": _float(info, "Location_Y"),
+        "latitude": _float(info, "Location_X", limit=_LATITUDE),
+        "longitude": _float(info, "Location_Y", limit=_LONGITUDE),
         "scale": _int(info, "Scale"),
         "label": _text(info, "Label"),
         "poiname": _text(info, "Poiname"),
@@ -481,11 +508,14 @@ def _subscribe_msg(group: str) -> _Extract:
 
 
 def _verify_success(fields: Mapping[str, object]) -> dict[str, object]:
-    return {"expired_time": _int(fields, "ExpiredTime")}
+    return {"expired_time": _int(fields, "ExpiredTime", maximum=MAX_UNIX_TIME)}
 
 
 def _verify_fail(fields: Mapping[str, object]) -> dict[str, object]:
-    return {"fail_time": _int(fields, "FailTime"), "fail_reason": _text(fields, "FailReason")}
+    return {
+        "fail_time": _int(fields, "FailTime", maximum=MAX_UNIX_TIME),
+        "fail_reason": _text(fields, "FailReason"),
+    }
 
 
 def _media(fields: Mapping[str, object]) -> dict[str, object]:
@@ -516,8 +546,8 @@ _MESSAGES: dict[str, tuple[type[NormalMessage], _Extract]] = {
         LocationMessage,
         lambda f: {
             # Location_X is the latitude, Location_Y the longitude (§2.5).
-            "latitude": _float(f, "Location_X"),
-            "longitude": _float(f, "Location_Y"),
+            "latitude": _float(f, "Location_X", limit=_LATITUDE),
+            "longitude": _float(f, "Location_Y", limit=_LONGITUDE),
             "scale": _int(f, "Scale"),
             "label": _text(f, "Label"),
         },
@@ -551,8 +581,8 @@ _EVENTS: dict[str, tuple[type[Event], _Extract]] = {
     "location": (
         LocationEvent,
         lambda f: {
-            "latitude": _float(f, "Latitude"),
-            "longitude": _float(f, "Longitude"),
+            "latitude": _float(f, "Latitude", limit=_LATITUDE),
+            "longitude": _float(f, "Longitude", limit=_LONGITUDE),
             "precision": _float(f, "Precision"),
         },
     ),
@@ -626,16 +656,15 @@ _LENGTH_LIMITS = {"ToUserName": 64, "FromUserName": 64, "MsgType": 32, "Event": 
 def parse_message(body: bytes | str) -> InboundMessage:
     """Parse an inbound (plaintext or decrypted) push into its typed message or event."""
     fields = parse_xml_fields(body)
-    create_time = _required_text(fields, "CreateTime").strip()
-    if not _INT.fullmatch(create_time):
-        raise MessageError("CreateTime is not an integer")
+    _required_text(fields, "CreateTime")
+    create_time = _int(fields, "CreateTime", maximum=MAX_UNIX_TIME)
     for name, limit in _LENGTH_LIMITS.items():
         if len(_text(fields, name)) > limit:
             raise MessageError(f"{name} longer than {limit} characters")
     common: dict[str, object] = {
         "to_user": _required_text(fields, "ToUserName"),
         "from_user": _required_text(fields, "FromUserName"),
-        "create_time": int(create_time),
+        "create_time": create_time,
         "msg_type": _required_text(fields, "MsgType"),
         "fields": fields,
     }

@@ -8,7 +8,7 @@ from typing import ClassVar
 from jinja2 import Environment
 from markupsafe import Markup
 
-from botstore.wechat.messages import MessageError, cdata_section, parse_xml_fields
+from botstore.wechat.messages import INT64_MAX, MessageError, cdata_section, parse_xml_fields
 
 _INT = re.compile(r"[+-]?[0-9]+")
 
@@ -226,6 +226,9 @@ def _int(data: Mapping[str, object], name: str) -> int:
     value = _text(data, name, required=True).strip()
     if not _INT.fullmatch(value):
         raise ReplyError(f"{name} is not an integer")
+    # A bot's reply is untrusted too: int() of thousands of digits raises (the digit limit).
+    if len(value.lstrip("+-")) > len(str(INT64_MAX)):
+        raise ReplyError(f"{name} is too large for a 64-bit integer")
     return int(value)
 
 

@@ -169,6 +169,7 @@ async def test_cookie_changes_need_the_csrf_token_and_a_same_site_origin(
         {"X-CSRF-Token": "wrong"},
         {"X-CSRF-Token": csrf, "Origin": "https://evil.example"},
         {"X-CSRF-Token": csrf, "Referer": "https://evil.example/page"},
+        {"X-CSRF-Token": csrf, "Referer": "http://["},  # no site at all (urlsplit raised: 500)
     ]
     for headers in refused:
         response = await client.post(url, json=RULE, headers=headers)
@@ -188,12 +189,14 @@ async def test_cookie_changes_need_the_csrf_token_and_a_same_site_origin(
     assert await count(sessions, KeywordRule) == 1
 
 
-async def test_the_sign_in_form_refuses_other_origins(client: TestClient, config: Config) -> None:
+@pytest.mark.parametrize(
+    "headers", [{"Origin": "https://evil.example"}, {"Referer": "http://["}], ids=["other", "bad"]
+)
+async def test_the_sign_in_form_refuses_other_origins(
+    client: TestClient, config: Config, headers: dict[str, str]
+) -> None:
     response = await client.post(
-        "/admin/login",
-        data={"token": config.admin.token},
-        headers={"Origin": "https://evil.example"},
-        allow_redirects=False,
+        "/admin/login", data={"token": config.admin.token}, headers=headers, allow_redirects=False
     )
     assert response.status == 403
     assert "Set-Cookie" not in response.headers

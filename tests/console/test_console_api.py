@@ -356,11 +356,29 @@ async def test_bad_sends_are_refused_with_a_reason_and_send_nothing(
     assert await count(sessions, InboundMessage) == 0
 
 
-@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'"text"'])
-async def test_a_body_that_is_not_a_json_object_is_refused(client: TestClient, raw: bytes) -> None:
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"not json", "body: not valid JSON"),
+        (b"[1, 2]", "body: must be a JSON object"),
+        (b'"text"', "body: must be a JSON object"),
+        (b'{"a":' * 5000 + b"1" + b"}" * 5000, "body: nested too deeply"),
+        (b'{"openid": "o_console", "lat": ' + b"9" * 5000 + b"}", "body: a number is too large"),
+        (
+            b'{"openid": "o_console", "lat": NaN}',
+            "lat: must be a finite number (no NaN or Infinity)",
+        ),
+        (b'{"openid": "o\\u0000"}', "openid: must not contain NUL characters"),
+        (b'{"openid": "\xff"}', "body: not valid UTF-8 JSON text"),
+    ],
+)
+async def test_a_body_that_is_not_a_json_object_is_refused(
+    client: TestClient, sessions, raw: bytes, reason: str
+) -> None:
     response = await client.post(SEND, data=raw, headers={"Content-Type": "application/json"})
     assert response.status == 400
-    assert await response.text() == "body must be a JSON object"
+    assert await response.text() == reason
+    assert await count(sessions, InboundMessage) == 0
 
 
 # --- another bot -------------------------------------------------------------------------------
@@ -486,12 +504,14 @@ async def test_state_lists_the_merchant_scenes(client: TestClient, sessions, clo
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ({}, 'give {"days": N}, N a whole number'),
-        ({"days": 1.5}, 'give {"days": N}, N a whole number'),
-        ({"days": True}, 'give {"days": N}, N a whole number'),
-        ({"days": 1, "hours": 2}, 'give {"days": N}, N a whole number'),
-        ({"days": 0}, "days must be 1-366"),
-        ({"days": 400}, "days must be 1-366"),
+        ({}, "days: missing"),
+        ({"days": 1.5}, "days: must be a whole number"),
+        ({"days": True}, "days: must be a whole number"),
+        ({"days": "2"}, "days: must be a whole number"),
+        ({"days": 1, "hours": 2}, "hours: unknown field"),
+        ({"days": 0}, "days: must be 1 or more"),
+        ({"days": 400}, "days: must be at most 366"),
+        ({"days": 1180591620717411303424}, "days: a whole number too large (more than 64 bits)"),
     ],
 )
 async def test_bad_clock_advances_are_refused(
@@ -594,7 +614,12 @@ async def test_a_dividend_paid_by_a_clock_advance_is_pushed_live(
     [
         ({}, "give 1-8 openid parameters"),
         ({"openid": "bad openid"}, "openid must be 1-64 letters, digits, _ or -"),
-        ({"openid": "o_a", "after": "-1"}, "after must be a whole number"),
+        ({"openid": "o_a", "after": "-1"}, "after must be a whole number from 0 to 2147483647"),
+        ({"openid": "o_a", "after": "²"}, "after must be a whole number from 0 to 2147483647"),
+        (
+            {"openid": "o_a", "after": "9" * 5000},
+            "after must be a whole number from 0 to 2147483647",
+        ),
     ],
 )
 async def test_bad_socket_requests_are_refused(

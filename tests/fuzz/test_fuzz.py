@@ -80,6 +80,8 @@ xml_values = st.one_of(
     st.text(max_size=60),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
     st.sampled_from(["]]>", "<![CDATA[", "&amp;", "&#0;", "<!ENTITY x 'y'>", "\x00", "𝓧"]),
+    # Past Python's int-digit limit, past 64 bits, past the year 9999, not ASCII digits.
+    st.sampled_from(["9" * 5000, "9223372036854775808", "253402300800", "1e400", "²", "١٢"]),
 )
 xml_bodies = st.one_of(
     st.binary(max_size=300),
@@ -96,6 +98,7 @@ xml_bodies = st.one_of(
                 "Event",
                 "EventKey",
                 "Encrypt",
+                "Idx",
                 "Foo",
             ]
         ),

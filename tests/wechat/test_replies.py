@@ -303,3 +303,12 @@ def test_every_reply_type_has_a_template() -> None:
     names = {path.name for path in (TEMPLATES / "replies" / "xml").iterdir()}
     assert {f"{reply.msg_type}.xml" for reply in ALL_REPLIES} <= names
     assert "_header.xml" in names
+
+
+@pytest.mark.parametrize("create_time", ["9" * 5000, "9" * 20])
+def test_a_reply_with_a_number_too_large_is_a_reply_error(create_time: str) -> None:
+    # Another bot's reply is untrusted: int() of 5000 digits raised ValueError in the console.
+    xml = render(TextReply("hi")).replace(">1714112446<", f">{create_time}<", 1)
+    assert create_time in xml
+    with pytest.raises(ReplyError, match="CreateTime is too large for a 64-bit integer"):
+        parse_reply(xml)
