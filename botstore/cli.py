@@ -279,12 +279,16 @@ def _serve_workers(config: Config, *, access_log: bool) -> int:
         stop_all()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    # An ignored SIGCHLD, inherited from whoever started us, would have the kernel reap the
+    # workers unasked, hiding their exit codes and deaths.
+    previous[signal.SIGCHLD] = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     try:
         for worker in workers:
             worker.start()
-        multiprocessing.connection.wait([worker.sentinel for worker in workers])
+        by_sentinel = {worker.sentinel: worker for worker in workers}
+        exited = by_sentinel[multiprocessing.connection.wait(list(by_sentinel))[0]]
         if not asked_to_stop:
-            exited = next(worker for worker in workers if not worker.is_alive())
+            exited.join()
             log.error("%s exited with code %s; stopping the others", exited.name, exited.exitcode)
             stop_all()
         for worker in workers:

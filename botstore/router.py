@@ -12,7 +12,7 @@ from typing import Any, NewType, TypeVar, get_type_hints
 
 from jinja2 import Environment
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.config import Config
@@ -327,8 +327,10 @@ class Dispatcher:
     events: dict[str, HandlerFn] = field(init=False)
     conversations: dict[str, ConversationFn] = field(init=False)
     areas: list[tuple[str, list[Command]]] = field(init=False)
+    engine: AsyncEngine = field(init=False)  # the sessions' own, for Core transactions
 
     def __post_init__(self) -> None:
+        self.engine = self.sessions.kw["bind"]
         self.routers = list(self.routers)
         self.commands, self.events, self.conversations, self.areas = {}, {}, {}, []
         for router in self.routers:
@@ -395,12 +397,10 @@ class Dispatcher:
     async def _accept(
         self, message: InboundMessage, key: str, *, encrypted: bool, now: datetime
     ) -> None:
-        async with self.sessions() as session, session.begin():
-            if not await messages.claim(session, key, now=now):
-                return  # a copy was accepted (and logged) before
-            await messages.record(
-                session,
-                key=key,
+        async with self.engine.begin() as connection:
+            await messages.accept(
+                connection,
+                key,
                 openid=message.from_user,
                 msg_type=message.msg_type,
                 event=message.event if isinstance(message, Event) else None,

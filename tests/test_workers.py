@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -51,16 +52,32 @@ def test_several_workers_on_sqlite_are_refused_before_anything_starts(
     assert not (tmp_path / "w.db").exists()
 
 
-@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-async def test_two_workers_share_the_port_elect_one_scheduler_and_stop_together(
-    database_url: str, tmp_path: Path
-) -> None:
+@pytest.fixture
+async def two_workers(database_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
+    """`serve` with two workers on the test's PostgreSQL database, both serving; stopped after
+    the test, and no worker left behind."""
     server = LiveServer(tmp_path, **server_settings(database_url, BOTSTORE_SERVER_WORKERS="2"))
     server.start()
+    workers = []
     try:
         await both_serving(server)
         workers = children(server.pid)
-        assert len(workers) == 2
+        yield server
+    finally:
+        await asyncio.to_thread(server.stop)
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_two_workers_share_the_port_elect_one_scheduler_and_stop_together(
+    database_url: str, two_workers: LiveServer
+) -> None:
+    server = two_workers
+    workers = children(server.pid)
+    assert len(workers) == 2
+    try:
         async with client_session() as http:
             wechat = Emulator(http, server.url, Account())
             fans = [f"o_w{n}" for n in range(24)]
@@ -89,53 +106,35 @@ async def test_two_workers_share_the_port_elect_one_scheduler_and_stop_together(
     finally:
         await asyncio.to_thread(server.stop)
     assert server.process is not None and server.process.returncode == 0
-    assert children(server.pid) == []
+    assert not await asyncio.to_thread(alive, workers)
     await assert_money_invariants(database_url)
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-async def test_a_worker_dying_stops_the_others_with_an_error(
-    database_url: str, tmp_path: Path
-) -> None:
-    server = LiveServer(tmp_path, **server_settings(database_url, BOTSTORE_SERVER_WORKERS="2"))
-    server.start()
-    try:
-        await both_serving(server)
-        first, second = children(server.pid)
-        await asyncio.to_thread(_kill, first)
-        assert server.process is not None
-        assert await asyncio.to_thread(server.process.wait, 60) == 1
-        assert children(server.pid) == []
-        assert "exited with code -9; stopping the others" in server.log_path.read_text()
-    finally:
-        await asyncio.to_thread(server.stop)
+async def test_a_worker_dying_stops_the_others_with_an_error(two_workers: LiveServer) -> None:
+    server = two_workers
+    first, second = children(server.pid)
+    os.kill(first, signal.SIGKILL)
+    assert server.process is not None
+    assert await asyncio.to_thread(server.process.wait, 60) == 1
+    assert not await asyncio.to_thread(alive, [second])
+    assert "exited with code -9; stopping the others" in server.log_path.read_text()
 
 
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_workers_of_a_killed_server_stop_instead_of_serving_on(
-    database_url: str, tmp_path: Path
+    two_workers: LiveServer,
 ) -> None:
-    server = LiveServer(tmp_path, **server_settings(database_url, BOTSTORE_SERVER_WORKERS="2"))
-    server.start()
-    try:
-        await both_serving(server)
-        workers = children(server.pid)
-        await asyncio.to_thread(server.kill)
-        for _ in range(600):
-            if not await asyncio.to_thread(alive, workers):
-                break
-            await asyncio.sleep(0.05)
-        assert not await asyncio.to_thread(alive, workers)
-        assert "is gone; stopping this worker" in server.log_path.read_text()
-    finally:
-        for pid in workers:  # not left behind if the test failed
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    server = two_workers
+    workers = children(server.pid)
+    await asyncio.to_thread(server.kill)
+    for _ in range(600):
+        if not await asyncio.to_thread(alive, workers):
+            break
+        await asyncio.sleep(0.05)
+    assert not await asyncio.to_thread(alive, workers)
+    assert "is gone; stopping this worker" in server.log_path.read_text()
 
 
 def alive(pids: list[int]) -> bool:
     return any(Path(f"/proc/{pid}").exists() for pid in pids)
-
-
-def _kill(pid: int) -> None:
-    os.kill(pid, signal.SIGKILL)

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,15 +32,42 @@ _TAKE = (
 _RECORD = insert(InboundMessage)
 
 
-async def claim(session: AsyncSession, key: str, *, now: datetime) -> bool:
-    """Accept `key`: committed, it is the promise that the message will be handled. False if a
-    copy was accepted before (PostgreSQL makes this insert wait for an uncommitted copy)."""
-    connection = await session.connection()
-    result = await connection.execute(
+async def accept(
+    connection: AsyncConnection,
+    key: str,
+    *,
+    openid: str,
+    msg_type: str,
+    event: str | None,
+    fields: dict[str, Any],
+    encrypted: bool,
+    now: datetime,
+) -> bool:
+    """Claim `key` as accepted and log the message, on `connection` in its own transaction:
+    committed, it is the promise that the message will be handled. False (and nothing logged)
+    if a copy was accepted before; PostgreSQL makes the claim wait for an uncommitted copy.
+
+    A Core connection, not a session: two INSERTs need no unit of work, and this runs for every
+    message."""
+    claimed = await connection.execute(
         _CLAIM[connection.dialect.name],
         {"key": key, "state": MessageState.ACCEPTED, "reply": None, "handled_at": now},
     )
-    return result.rowcount == 1
+    if claimed.rowcount != 1:
+        return False
+    await connection.execute(
+        _RECORD,
+        {
+            "dedup_key": key,
+            "openid": openid,
+            "msg_type": msg_type,
+            "event": event,
+            "fields": fields,
+            "encrypted": encrypted,
+            "received_at": now,
+        },
+    )
+    return True
 
 
 async def take(session: AsyncSession, key: str) -> bool:
@@ -77,33 +105,6 @@ async def store_reply(
     )
     if result.rowcount != 1:
         raise LookupError(f"dedup key {key} was not claimed")
-
-
-async def record(
-    session: AsyncSession,
-    *,
-    key: str,
-    openid: str,
-    msg_type: str,
-    event: str | None,
-    fields: dict[str, Any],
-    encrypted: bool,
-    now: datetime,
-) -> None:
-    """Log an accepted inbound message."""
-    connection = await session.connection()
-    await connection.execute(
-        _RECORD,
-        {
-            "dedup_key": key,
-            "openid": openid,
-            "msg_type": msg_type,
-            "event": event,
-            "fields": fields,
-            "encrypted": encrypted,
-            "received_at": now,
-        },
-    )
 
 
 async def prune(session: AsyncSession, *, older_than: timedelta, now: datetime) -> int:
