@@ -3,21 +3,18 @@ BOTSTORE_TEST_POSTGRES_URL is set, driven through a signing WeChat emulator."""
 
 import asyncio
 import os
-import secrets
 import shutil
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from xdist.scheduler import LoadScopeScheduling
 
 from botstore.admin.auth import limiter_key
 from botstore.app import create_app
@@ -26,8 +23,7 @@ from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.db import create_engine, migrate, session_factory
 from botstore.keys import db_key
-from botstore.models import Account, AccountKind, LedgerEntry
-from botstore.services import ledger
+from tests.databases import PostgresDatabases, assert_money_invariants, with_database
 
 POSTGRES_URL = os.environ.get("BOTSTORE_TEST_POSTGRES_URL", "")
 NO_POSTGRES = (
@@ -36,33 +32,53 @@ NO_POSTGRES = (
 )
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Heavy tests first: under pytest-xdist they start at once, each on a worker of its own,
+    while the others share out the rest, instead of one starting last and running alone."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
+class ModulesAndReliabilityTests(LoadScopeScheduling):
+    """pytest-xdist's loadscope (`make test`): a module's tests run together on one worker, as
+    in a serial run, so a module-scoped live server starts once; but each test of
+    tests/reliability/ is a unit of its own, so that the soak of each database runs on its own
+    worker. Units go out in collection order (--no-loadscope-reorder): heavy tests first."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        if nodeid.startswith("tests/reliability/"):
+            return nodeid
+        return super()._split_scope(nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeScheduling | None:
+    if config.getvalue("dist") != "loadscope":
+        return None  # another --dist asked for on the command line
+    return ModulesAndReliabilityTests(config, log)
 
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file migrated once per run; each test gets a copy (migrating costs ~1 s)."""
+    """A SQLite file migrated once per test process; each test gets a copy (migrating costs
+    ~1 s). Under pytest-xdist each worker has its own tmp_path_factory, so its own template."""
     path = tmp_path_factory.mktemp("template") / "botstore.db"
     _run(_migrate_url(f"sqlite+aiosqlite:///{path}"))
     return path
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str]:
-    """A PostgreSQL database migrated once per run: each test's database is a copy of it."""
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    """A PostgreSQL database migrated once per test process (names are random, so xdist
+    workers never share one), and the copies of it handed to tests (tests/databases.py)."""
     if not POSTGRES_URL:
         if os.environ.get("CI"):
             pytest.fail("CI must run the PostgreSQL tests: " + NO_POSTGRES)
         pytest.skip(NO_POSTGRES)
-    name = f"botstore_template_{secrets.token_hex(6)}"
-    _run(_admin(f'CREATE DATABASE "{name}"'))
+    databases = PostgresDatabases(POSTGRES_URL)
     try:
-        _run(_migrate_url(_with_database(POSTGRES_URL, name)))
-        yield name
+        _run(databases.create_template(_migrate_url))
+        yield databases
     finally:
-        _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _run(databases.drop_all())
 
 
 def _run(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -79,19 +95,9 @@ async def _migrate_url(url: str) -> None:
         await engine.dispose()  # a template database must have no connections left
 
 
-async def _admin(*statements: str) -> None:
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            for statement in statements:
-                await connection.execute(text(statement))
-    finally:
-        await admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A migrated, empty database of each engine, dropped afterwards."""
+    """A migrated, empty database of each engine, as fresh as a new copy of the template."""
     if request.param == "sqlite":
         path = tmp_path / "botstore.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
@@ -99,50 +105,14 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
         await assert_money_invariants(url)
         return
-    template = request.getfixturevalue("postgres_template")
-    name = f"botstore_test_{secrets.token_hex(6)}"
-    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    name = await databases.take()
     try:
-        url = _with_database(POSTGRES_URL, name)
+        url = with_database(POSTGRES_URL, name)
         yield url
         await assert_money_invariants(url)
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def assert_money_invariants(url: str) -> None:
-    """After every database test: the ledger balances and no account but the outside is negative."""
-    engine = create_engine(url)
-    try:
-        async with session_factory(engine)() as session:
-            assert await ledger.imbalance(session) == 0, "ledger entries do not sum to zero"
-            negative = (
-                await session.exec(
-                    select(Account).where(
-                        Account.kind != AccountKind.OUTSIDE, Account.balance_fen < 0
-                    )
-                )
-            ).all()
-            assert not negative, f"negative balances: {negative}"
-            total = (
-                await session.exec(select(func.coalesce(func.sum(Account.balance_fen), 0)))
-            ).one()
-            assert total == 0, "account balances do not sum to zero"
-            moved = (
-                select(LedgerEntry.account_id, func.sum(LedgerEntry.amount_fen).label("fen"))
-                .group_by(LedgerEntry.account_id)
-                .subquery()
-            )
-            drifted = (
-                await session.exec(
-                    select(Account.id)
-                    .outerjoin(moved, moved.c.account_id == Account.id)
-                    .where(Account.balance_fen != func.coalesce(moved.c.fen, 0))
-                )
-            ).all()
-            assert not drifted, f"balances that differ from their entries: accounts {drifted}"
-    finally:
-        await engine.dispose()
+        await databases.give_back(name)
 
 
 @pytest.fixture

@@ -1,20 +1,52 @@
 """A real `python -m botstore serve` subprocess, for end-to-end, fuzz and fault tests."""
 
+import fcntl
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+PORTS = range(20000, 32768)  # below Linux's ephemeral range (32768-60999 by default)
+PORT_LOCKS = Path(tempfile.gettempdir()) / "botstore-test-ports"
+_reserved: list[int] = []  # lock files held open: our ports, until this process ends
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port for a server this test process starts, that nothing else will take meanwhile.
+
+    A port from bind(0) is free once the probe closes it: the kernel may give it to another
+    pytest-xdist worker's server, or to an outgoing connection (a load test opens thousands),
+    before our server binds it, or while a killed server restarts on it. So ports come from
+    below the range the kernel picks from, and each is claimed with a lock on a file named after
+    it, which every test process (every worker, every concurrent run) respects; the kernel drops
+    the lock when the process ends, however it ends."""
+    if not PORT_LOCKS.exists():
+        PORT_LOCKS.mkdir(exist_ok=True)
+        PORT_LOCKS.chmod(0o1777)  # as /tmp: shared by every user's test runs
+    start = random.randrange(len(PORTS))
+    for index in range(len(PORTS)):
+        port = PORTS[(start + index) % len(PORTS)]
+        try:
+            lock = os.open(PORT_LOCKS / str(port), os.O_RDONLY | os.O_CREAT, 0o644)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", port))  # and no other program listens there
+        except OSError:
+            os.close(lock)
+            continue
+        _reserved.append(lock)
+        return port
+    raise RuntimeError(f"no free port in {PORTS}")
 
 
 class LiveServer:

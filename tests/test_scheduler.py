@@ -5,7 +5,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,15 +26,10 @@ from botstore.keys import db_key, scheduler_key
 from botstore.models import Account, Holding, OutboxMessage, Payout
 from botstore.scheduler import template_renderer
 from botstore.services import ledger
+from tests.live import free_port
 from tests.services.test_wealth import buy, make_product, rich_fan
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def test_the_background_tick_pays_what_fell_due(

@@ -512,5 +512,5 @@ def flatten(items: Iterable[tuple[Send, ...]]) -> list[Send]:
 
 
 def report(line: str) -> None:
-    """Figures and the seed for the log: pytest shows them with a failure (with -s, always)."""
+    """Figures and the seed for the log: pytest shows them with a failure (with -n 0 -s, always)."""
     print(line)  # noqa: T201

@@ -27,7 +27,8 @@ from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.db import create_engine
 from handlers import ROUTERS
-from tests.conftest import POSTGRES_URL, assert_money_invariants
+from tests.conftest import POSTGRES_URL
+from tests.databases import assert_money_invariants
 from tests.helpers import probe
 from tests.live import LiveServer
 from tests.reliability.load import (

@@ -19,7 +19,7 @@ import pytest
 
 from botstore.clock import wall_now
 from botstore.console.client import Emulator
-from tests.conftest import assert_money_invariants
+from tests.databases import assert_money_invariants
 from tests.live import LiveServer
 from tests.reliability.load import (
     Account,

@@ -1,0 +1,109 @@
+"""The tests' own PostgreSQL databases (tests/databases.py): a copy a test gave back is handed
+to the next test as it would get a new one, and a copy whose schema a test changed is dropped."""
+
+import asyncpg
+import pytest
+
+from botstore.clock import FrozenClock
+from botstore.db import create_engine, session_factory
+from botstore.seed import seed_demo
+from tests.conftest import POSTGRES_URL
+from tests.databases import Contents, PostgresDatabases, asyncpg_dsn, with_database
+
+SIZES = (
+    "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
+    "WHERE c.relnamespace = 'public'::regnamespace ORDER BY c.relname"
+)
+
+
+async def connect(name: str) -> asyncpg.Connection:
+    return await asyncpg.connect(asyncpg_dsn(with_database(POSTGRES_URL, name)))
+
+
+async def state(name: str) -> tuple[Contents, list[tuple[str, int]]]:
+    """The rows, sequences and table and index sizes of a database."""
+    connection = await connect(name)
+    try:
+        return await Contents.read(connection), [
+            tuple(row) for row in await connection.fetch(SIZES)
+        ]
+    finally:
+        await connection.close()
+
+
+async def test_a_copy_given_back_is_handed_out_again_as_fresh_as_a_new_one(
+    postgres_databases: PostgresDatabases,
+) -> None:
+    databases = postgres_databases
+    used = await databases.take()
+    # What a test leaves: rows in most tables, sequences moved on, and a connection (a killed
+    # server's, say) holding an advisory lock, as the scheduler's leader does.
+    engine = create_engine(with_database(POSTGRES_URL, used))
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            assert await seed_demo(session, now=FrozenClock().now())
+    finally:
+        await engine.dispose()
+    left_open = await connect(used)
+    await left_open.execute("SELECT pg_advisory_lock(42)")
+    dirty, _ = await state(used)
+
+    await databases.give_back(used)
+    reused = await databases.take()
+    new = await databases.copy()
+    try:
+        assert not await _alive(left_open), "the connection left open was ended"
+        assert reused != used, "a reused copy goes under a new name (URL-keyed caches)"
+        assert dirty != (await state(reused))[0]
+        assert await state(reused) == await state(new)
+        locked = await connect(reused)
+        try:
+            assert await locked.fetchval("SELECT pg_try_advisory_lock(42)")
+        finally:
+            await locked.close()
+    finally:
+        left_open.terminate()
+        await databases.give_back(reused)
+        await databases.give_back(new)
+
+
+async def _alive(connection: asyncpg.Connection) -> bool:
+    try:
+        await connection.fetchval("SELECT 1")
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "ALTER TABLE fan ADD COLUMN test_only text",
+        "CREATE INDEX ix_fan_test ON fan (openid)",
+        "ALTER TABLE fan DROP CONSTRAINT uq_fan_openid",
+        "CREATE TABLE scratch (id int)",
+    ],
+)
+async def test_a_copy_whose_schema_a_test_changed_is_dropped(
+    postgres_databases: PostgresDatabases, change: str
+) -> None:
+    databases = postgres_databases
+    name = await databases.take()
+    connection = await connect(name)
+    try:
+        await connection.execute(change)
+    finally:
+        await connection.close()
+    dropped = databases.dropped
+
+    await databases.give_back(name)
+
+    assert databases.dropped == dropped + 1
+    assert name not in databases.idle
+    admin = await asyncpg.connect(asyncpg_dsn(POSTGRES_URL))
+    try:
+        assert not await admin.fetchval(
+            "SELECT count(*) FROM pg_database WHERE datname = $1", name
+        )
+    finally:
+        await admin.close()
