@@ -1,7 +1,6 @@
 """Money is integer fen; yuan exist only at the edges (parsing input, formatting replies)."""
 
 import re
-import unicodedata
 from decimal import Decimal
 from typing import NewType
 
@@ -18,12 +17,14 @@ MAX_YUAN = Decimal(10_000_000)
 _AMOUNT = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.(\d*))?", re.ASCII)
 _EXPONENT = re.compile(r"[\d.]+e[+-]?\d+", re.ASCII | re.IGNORECASE)
 _EXAMPLE = "not an amount in yuan, e.g. 12.5"
+# A Chinese keyboard's full-width digits, point and comma (１２．５): the same amount. Only
+# these: NFKC would also take superscripts and circled digits (¹, ①) for digits.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．，", "0123456789.,")
 
 
 def parse_yuan(text: str, *, name: str = "amount") -> Fen:
     """'12.5' -> 1250. Refuses zero, signs, exponents, more than two decimals and absurd sizes."""
-    # NFKC turns the full-width digits of a Chinese keyboard (１２．５) into ASCII ones.
-    cleaned = unicodedata.normalize("NFKC", text).strip()
+    cleaned = text.translate(_FULL_WIDTH).strip()
     cleaned = cleaned.removeprefix("¥").removeprefix("￥").removesuffix("元").strip()
     if not cleaned or len(cleaned) > 20:
         raise BadArgument(name, text, _EXAMPLE)

@@ -1,5 +1,5 @@
-"""Routing: commands with typed arguments, events, merchant keyword rules, one transaction per
-message. Knows no HTTP."""
+"""Routing: commands with typed arguments, events, merchant keyword rules; each message accepted
+in one transaction and handled in the next. Knows no HTTP."""
 
 import asyncio
 import inspect
@@ -372,7 +372,7 @@ class Dispatcher:
         async with self.sessions() as session:
             pending = await messages.accepted(session)
         handled = 0
-        for key, fields, _encrypted in pending:
+        for key, fields in pending:
             try:
                 message = parse_message(build_message_xml(fields))
                 outcome = await self.finish(message, key, now=now, handoff=Handoff.late())

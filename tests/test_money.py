@@ -23,6 +23,7 @@ from botstore.money import MAX_YUAN, format_yuan, parse_yuan
         ("￥ 3", 300),
         ("100元", 10_000),
         ("１２．５", 1250),  # full-width, as a Chinese keyboard types it
+        ("１，０００", 100_000),
         ("10000000", 1_000_000_000),
     ],
 )
@@ -50,6 +51,8 @@ def test_parse_yuan_takes_what_people_write(text: str, fen: int) -> None:
         ("0.00", "more than zero"),
         ("10000000.01", "at most 10,000,000"),
         ("٣", "not an amount"),  # a digit, but not one anybody types for yuan
+        ("¹", "not an amount"),  # NFKC would read it as 1
+        ("①", "not an amount"),
         (".", "not an amount"),
         ("", "not an amount"),
         ("1 000", "not an amount"),
@@ -72,9 +75,9 @@ def test_whatever_is_taken_is_the_decimal_the_digits_say(text: str) -> None:
         fen = parse_yuan(text)
     except BadArgument:
         return
-    digits = "".join(c for c in text if c in "0123456789." or "０" <= c <= "９" or c == "．")
+    digits = "".join(c for c in text.translate(_FULL_WIDTH) if c in "0123456789.")
     assert 0 < fen <= MAX_YUAN * 100
     assert Decimal(fen) / 100 == Decimal(digits.translate(_FULL_WIDTH))
 
 
-_FULL_WIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")  # as people type them

@@ -79,16 +79,16 @@ async def take(session: AsyncSession, key: str) -> bool:
     return result.rowcount == 1
 
 
-async def accepted(session: AsyncSession) -> list[tuple[str, dict[str, Any], bool]]:
+async def accepted(session: AsyncSession) -> list[tuple[str, dict[str, Any]]]:
     """The messages accepted but never handled (the server stopped in between), oldest first:
-    (key, fields as logged, whether it came encrypted)."""
+    (key, fields as logged)."""
     statement = (
-        select(InboundMessage.dedup_key, InboundMessage.fields, InboundMessage.encrypted)
+        select(InboundMessage.dedup_key, InboundMessage.fields)
         .join(ProcessedMessage, col(ProcessedMessage.key) == col(InboundMessage.dedup_key))
         .where(col(ProcessedMessage.state) == MessageState.ACCEPTED)
         .order_by(col(InboundMessage.id))
     )
-    return [tuple(row) for row in (await session.exec(statement)).all()]  # type: ignore[misc]
+    return [(key, fields) for key, fields in (await session.exec(statement)).all()]
 
 
 async def stored_reply(session: AsyncSession, key: str) -> ProcessedMessage | None:
