@@ -12,7 +12,10 @@ and sends the same seeded mix as the soak test (tests/reliability/load.py: top-u
 buy, tip, invest, merchant payments, help, unknown text, events; 10 % encrypted) from `--fans`
 fans at `--concurrency` connections, spread round-robin over the processes as a load balancer
 would. It prints throughput, latency and each process's CPU for both runs, and the scaling factor
-(messages per second with two processes / with one).
+(messages per second with two processes / with one), and the messages per server CPU-second
+of each run (the load generator shares the machine's cores, so throughput alone understates a
+second process). With --workers, each run is one `python -m botstore serve --workers N` on one
+port (the kernel spreads connections over the workers) instead of N servers behind a round robin.
 """
 
 import argparse
@@ -32,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.memory import fresh_postgres  # noqa: E402
 from botstore.console.client import Emulator  # noqa: E402
-from tests.live import LiveServer  # noqa: E402
+from tests.live import LiveServer, listeners  # noqa: E402
 from tests.reliability.load import (  # noqa: E402
     Account,
     Mix,
@@ -64,15 +67,58 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered), max(1, math.ceil(q / 100 * len(ordered)))) - 1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def workers_of(pid: int) -> list[int]:
+    """The worker processes `serve --workers N` (pid) spawned."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            spawned = b"spawn_main" in (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if ppid == pid and spawned:
+            found.append(int(stat.parent.name))
+    return found
+
+
+async def serving(server: LiveServer, workers: int) -> list[int]:
+    """Until every worker listens on the port; their pids (one worker is the served process
+    itself). Connections made before a worker binds all go to the others, and stay there."""
+    for _ in range(1200):
+        if listeners(server.port) >= workers:
+            return workers_of(server.pid) if workers > 1 else [server.pid]
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"{workers} workers did not start: see {server.log_path}")
+
+
 async def run(args: argparse.Namespace, processes: int, directory: Path) -> dict[str, float]:
     async with fresh_postgres(args.database_url, "botstore_scaleout") as url:
-        servers = [
-            LiveServer(directory, name=f"serve-{processes}-{index}", **server_settings(url))
-            for index in range(processes)
-        ]
+        if args.workers:  # one `serve --workers N`: the kernel spreads the connections
+            servers = [
+                LiveServer(
+                    directory,
+                    name=f"serve-workers-{processes}",
+                    **server_settings(url, BOTSTORE_SERVER_WORKERS=str(processes)),
+                )
+            ]
+        else:  # N separate servers, behind this script's round robin
+            servers = [
+                LiveServer(directory, name=f"serve-{processes}-{index}", **server_settings(url))
+                for index in range(processes)
+            ]
         for server in servers:
             server.start()
         try:
+            if args.workers:
+                pids = await serving(servers[0], processes)
+            else:
+                pids = [server.pid for server in servers]
             async with client_session() as http:
                 wechat = Emulator(RoundRobin(http, [s.url for s in servers]), "", Account())
                 rng = Random(args.seed)
@@ -81,14 +127,14 @@ async def run(args: argparse.Namespace, processes: int, directory: Path) -> dict
                 warm = [(send,) for send in mix.first_topups()]
                 await send_all(wechat, warm, rng, results, concurrency=(args.concurrency,))
                 items = [(send,) for send in mix.messages(args.messages)]
-                cpu = [server.cpu_seconds() for server in servers]
+                cpu = [cpu_seconds(pid) for pid in pids]
                 started_cpu = time.process_time()
                 started = time.perf_counter()
                 results = Results()
                 await send_all(wechat, items, rng, results, concurrency=(args.concurrency,))
                 seconds = time.perf_counter() - started
                 client_cpu = time.process_time() - started_cpu
-                used = [s.cpu_seconds() - before for s, before in zip(servers, cpu, strict=True)]
+                used = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu, strict=True)]
         finally:
             for server in servers:
                 server.stop()
@@ -124,6 +170,11 @@ async def main_async(args: argparse.Namespace, directory: Path) -> None:
             flush=True,
         )
     print(f"scaling factor (2 processes / 1): {rows[1]['rps'] / rows[0]['rps']:.2f}")
+    per_cpu = [row["rps"] / row["server_cpu"] for row in rows]
+    print(
+        f"messages per server CPU-second: {per_cpu[0]:.0f} (1), {per_cpu[1]:.0f} (2); "
+        f"ratio {per_cpu[1] / per_cpu[0]:.2f}"
+    )
 
 
 def main() -> int:
@@ -133,6 +184,11 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--database-url", default=DEFAULT_SERVER)
+    parser.add_argument(
+        "--workers",
+        action="store_true",
+        help="one `serve --workers N` instead of N servers behind a round robin",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the servers' logs")
     args = parser.parse_args()
     directory = Path(tempfile.mkdtemp(prefix="botstore-scaleout-"))

@@ -1,5 +1,6 @@
 """A real `python -m botstore serve` subprocess, for end-to-end, fuzz and fault tests."""
 
+import contextlib
 import fcntl
 import os
 import random
@@ -47,6 +48,20 @@ def free_port() -> int:
         _reserved.append(lock)
         return port
     raise RuntimeError(f"no free port in {PORTS}")
+
+
+def listeners(port: int) -> int:
+    """How many sockets listen on `port` (Linux): one per worker of `serve --workers N`, each
+    bound with SO_REUSEPORT. A worker logs its start-up before it binds, so this is the sign
+    that all of them take connections (those made before go to the ones already bound)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError), open(table) as lines:
+            next(lines)  # the header
+            for line in lines:
+                local, state = line.split()[1], line.split()[3]
+                count += int(local.rsplit(":", 1)[1], 16) == port and state == "0A"
+    return count
 
 
 class LiveServer:

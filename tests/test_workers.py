@@ -15,7 +15,7 @@ from botstore.cli import main
 from botstore.console.client import Emulator
 from botstore.db import create_engine
 from tests.conftest import assert_money_invariants
-from tests.live import LiveServer
+from tests.live import LiveServer, listeners
 from tests.reliability.load import Account, client_session, server_settings
 
 
@@ -34,9 +34,9 @@ def children(pid: int) -> list[int]:
 
 
 async def both_serving(server: LiveServer) -> None:
-    """Until both workers have started (each starts its scheduler once it serves)."""
+    """Until both workers listen on the port."""
     for _ in range(600):
-        if server.log_path.read_text().count("Scheduler started") >= 2:
+        if listeners(server.port) >= 2:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the workers did not start:\n" + server.log_path.read_text())
