@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.memory import fresh_postgres  # noqa: E402
 from botstore.console.client import Emulator  # noqa: E402
-from tests.live import LiveServer, listeners  # noqa: E402
+from tests.live import LiveServer, cpu_seconds  # noqa: E402
 from tests.reliability.load import (  # noqa: E402
     Account,
     Mix,
@@ -67,36 +67,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered), max(1, math.ceil(q / 100 * len(ordered)))) - 1]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def workers_of(pid: int) -> list[int]:
-    """The worker processes `serve --workers N` (pid) spawned."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            spawned = b"spawn_main" in (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if ppid == pid and spawned:
-            found.append(int(stat.parent.name))
-    return found
-
-
-async def serving(server: LiveServer, workers: int) -> list[int]:
-    """Until every worker listens on the port; their pids (one worker is the served process
-    itself). Connections made before a worker binds all go to the others, and stay there."""
-    for _ in range(1200):
-        if listeners(server.port) >= workers:
-            return workers_of(server.pid) if workers > 1 else [server.pid]
-        await asyncio.sleep(0.05)
-    raise RuntimeError(f"{workers} workers did not start: see {server.log_path}")
-
-
 async def run(args: argparse.Namespace, processes: int, directory: Path) -> dict[str, float]:
     async with fresh_postgres(args.database_url, "botstore_scaleout") as url:
         if args.workers:  # one `serve --workers N`: the kernel spreads the connections
@@ -115,8 +85,9 @@ async def run(args: argparse.Namespace, processes: int, directory: Path) -> dict
         for server in servers:
             server.start()
         try:
-            if args.workers:
-                pids = await serving(servers[0], processes)
+            if args.workers and processes > 1:
+                await asyncio.to_thread(servers[0].wait_listening, processes)
+                pids = servers[0].workers()
             else:
                 pids = [server.pid for server in servers]
             async with client_session() as http:

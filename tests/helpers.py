@@ -64,18 +64,23 @@ async def spend(ctx: Context, amount: Fen) -> Reply:
     return TextReply(f"spent {amount}")
 
 
-@probe.command("slow")
-async def slow(ctx: Context, seconds: Word) -> Reply:
-    """Takes its time (real seconds), then tops up 1 yuan."""
-    await asyncio.sleep(float(seconds))
+async def top_up_one_yuan(ctx: Context, role: str) -> None:
+    """What the held and slow probes do once let through: a ¥1 top-up keyed on the message."""
     outside = await ledger.system_account(ctx.session, "outside")
     await ledger.transfer(
         ctx.session,
-        key=f"{ctx.dedup_key}:slow",
+        key=f"{ctx.dedup_key}:{role}",
         kind="topup",
         legs=[ledger.Leg(outside.id, -100), ledger.Leg(wallet.wallet_id(ctx.fan), 100)],
         now=ctx.now,
     )
+
+
+@probe.command("slow")
+async def slow(ctx: Context, seconds: Word) -> Reply:
+    """Takes its time (real seconds), then tops up 1 yuan."""
+    await asyncio.sleep(float(seconds))
+    await top_up_one_yuan(ctx, "slow")
     return TextReply("done slowly")
 
 

@@ -64,6 +64,12 @@ def listeners(port: int) -> int:
     return count
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time process `pid` has used (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class LiveServer:
     """One server process that can be started, killed with SIGKILL and started again on the
     same port and database (its output goes to `<directory>/<name>.log`, appended)."""
@@ -138,8 +144,31 @@ class LiveServer:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the process has used (Linux)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.pid)
+
+    def workers(self) -> list[int]:
+        """The worker processes `serve --workers N` spawned (Linux; multiprocessing's resource
+        tracker left out)."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                spawned = b"spawn_main" in (stat.parent / "cmdline").read_bytes()
+            except OSError:  # exited meanwhile
+                continue
+            if parent == self.pid and spawned:
+                found.append(int(stat.parent.name))
+        return found
+
+    def wait_listening(self, sockets: int, timeout: float = 60) -> None:
+        """Until `sockets` sockets listen on the port: every worker of `serve --workers N`."""
+        deadline = time.monotonic() + timeout
+        while listeners(self.port) < sockets:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"{sockets} workers did not start:\n{self.log_path.read_text()}"
+                )
+            time.sleep(0.05)
 
     def rss_bytes(self) -> int:
         """The process's resident set size now (Linux)."""

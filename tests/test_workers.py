@@ -15,31 +15,8 @@ from botstore.cli import main
 from botstore.console.client import Emulator
 from botstore.db import create_engine
 from tests.conftest import assert_money_invariants
-from tests.live import LiveServer, listeners
+from tests.live import LiveServer
 from tests.reliability.load import Account, client_session, server_settings
-
-
-def children(pid: int) -> list[int]:
-    """The worker processes `pid` spawned (multiprocessing's resource tracker left out)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except OSError:  # exited meanwhile
-            continue
-        if int(fields[1]) == pid and b"spawn_main" in cmdline:
-            found.append(int(stat.parent.name))
-    return found
-
-
-async def both_serving(server: LiveServer) -> None:
-    """Until both workers listen on the port."""
-    for _ in range(600):
-        if listeners(server.port) >= 2:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the workers did not start:\n" + server.log_path.read_text())
 
 
 def test_several_workers_on_sqlite_are_refused_before_anything_starts(
@@ -60,8 +37,8 @@ async def two_workers(database_url: str, tmp_path: Path) -> AsyncIterator[LiveSe
     server.start()
     workers = []
     try:
-        await both_serving(server)
-        workers = children(server.pid)
+        await asyncio.to_thread(server.wait_listening, 2)
+        workers = server.workers()
         yield server
     finally:
         await asyncio.to_thread(server.stop)
@@ -75,7 +52,7 @@ async def test_two_workers_share_the_port_elect_one_scheduler_and_stop_together(
     database_url: str, two_workers: LiveServer
 ) -> None:
     server = two_workers
-    workers = children(server.pid)
+    workers = server.workers()
     assert len(workers) == 2
     try:
         async with client_session() as http:
@@ -113,7 +90,7 @@ async def test_two_workers_share_the_port_elect_one_scheduler_and_stop_together(
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_a_worker_dying_stops_the_others_with_an_error(two_workers: LiveServer) -> None:
     server = two_workers
-    first, second = children(server.pid)
+    first, second = server.workers()
     os.kill(first, signal.SIGKILL)
     assert server.process is not None
     assert await asyncio.to_thread(server.process.wait, 60) == 1
@@ -126,7 +103,7 @@ async def test_workers_of_a_killed_server_stop_instead_of_serving_on(
     two_workers: LiveServer,
 ) -> None:
     server = two_workers
-    workers = children(server.pid)
+    workers = server.workers()
     await asyncio.to_thread(server.kill)
     for _ in range(600):
         if not await asyncio.to_thread(alive, workers):

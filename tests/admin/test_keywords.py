@@ -317,10 +317,15 @@ async def test_preview_renders_against_a_sample_fan(
 async def test_preview_shows_template_errors_never_a_500(
     client: TestClient, auth: dict[str, str], fields: dict, error: str
 ) -> None:
+    assert await refused_preview(client, auth, fields) == error
+
+
+async def refused_preview(client: TestClient, auth: dict[str, str], fields: dict) -> str:
+    """The error of a preview that must be refused (400)."""
     body = {"match_type": "exact", "pattern": "x", **fields}
     response = await client.post(f"{API}/preview", json=body, headers=auth)
     assert response.status == 400
-    assert (await response.json())["error"] == error
+    return (await response.json())["error"]
 
 
 ISSUE_LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
@@ -348,10 +353,7 @@ ISSUE_LOOP = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor 
 async def test_preview_stops_a_template_past_the_render_limits_with_the_reason(
     client: TestClient, auth: dict[str, str], fields: dict, error: str
 ) -> None:
-    body = {"match_type": "exact", "pattern": "x", **fields}
-    response = await client.post(f"{API}/preview", json=body, headers=auth)
-    assert response.status == 400
-    assert (await response.json())["error"] == error
+    assert await refused_preview(client, auth, fields) == error
 
 
 async def test_a_template_nested_too_deeply_is_refused_at_save_and_in_the_preview(

@@ -20,10 +20,9 @@ from botstore.config import Config
 from botstore.console.client import Emulator, TryReport
 from botstore.models import InboundMessage, LedgerTransaction
 from botstore.router import Context, Router, Word
-from botstore.services import ledger, wallet
 from botstore.wechat import Reply, TextReply, parse_message
 from handlers import ROUTERS
-from tests.helpers import count
+from tests.helpers import count, top_up_one_yuan
 
 gated = Router(name="tests.console.gated", title="Gated")
 GATES: dict[str, asyncio.Event] = {}
@@ -33,14 +32,7 @@ GATES: dict[str, asyncio.Event] = {}
 async def wait_at_gate(ctx: Context, name: Word) -> Reply:
     """Waits until the test opens the gate, then tops up 1 yuan."""
     await GATES[name].wait()
-    outside = await ledger.system_account(ctx.session, "outside")
-    await ledger.transfer(
-        ctx.session,
-        key=f"{ctx.dedup_key}:gate",
-        kind="topup",
-        legs=[ledger.Leg(outside.id, -100), ledger.Leg(wallet.wallet_id(ctx.fan), 100)],
-        now=ctx.now,
-    )
+    await top_up_one_yuan(ctx, "gate")
     return TextReply("through the gate")
 
 

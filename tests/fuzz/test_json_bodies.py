@@ -435,20 +435,28 @@ async def test_what_the_fuzzing_found_is_refused(
     assert await digest(sessions) == before
 
 
-def hostile_bodies() -> st.SearchStrategy[tuple[str, str, bytes]]:
+def bodies_with(
+    values: list[object], bodies: dict[tuple[str, str], object]
+) -> st.SearchStrategy[tuple[str, str, bytes]]:
+    """(method, route, body): a route's valid body with one of `values` put at one place."""
+
     def place(route: tuple[str, str]) -> st.SearchStrategy[tuple[str, str, bytes]]:
-        valid = VALID[route]
+        valid = bodies[route]
         return st.tuples(
             st.just(route[0]),
             st.just(route[1]),
             st.builds(
                 lambda path, value: encode(replaced(valid, path, value)),
                 st.sampled_from(list(positions(valid))),
-                st.sampled_from(list(HOSTILE.values())),
+                st.sampled_from(values),
             ),
         )
 
-    return st.sampled_from(ROUTES).flatmap(place)
+    return st.sampled_from(sorted(bodies)).flatmap(place)
+
+
+def hostile_bodies() -> st.SearchStrategy[tuple[str, str, bytes]]:
+    return bodies_with(list(HOSTILE.values()), VALID)
 
 
 @FUZZ
@@ -464,21 +472,7 @@ async def test_a_hostile_value_anywhere_is_refused_and_changes_nothing(
 
 
 def odd_bodies() -> st.SearchStrategy[tuple[str, str, bytes]]:
-    bodies = dict.fromkeys(BODILESS, {}) | VALID
-
-    def place(route: tuple[str, str]) -> st.SearchStrategy[tuple[str, str, bytes]]:
-        valid = bodies[route]
-        return st.tuples(
-            st.just(route[0]),
-            st.just(route[1]),
-            st.builds(
-                lambda path, value: encode(replaced(valid, path, value)),
-                st.sampled_from(list(positions(valid))),
-                st.sampled_from(ODD_VALUES),
-            ),
-        )
-
-    return st.sampled_from(sorted(bodies)).flatmap(place)
+    return bodies_with(ODD_VALUES, dict.fromkeys(BODILESS, {}) | VALID)
 
 
 @FUZZ

@@ -13,9 +13,9 @@ from botstore.app import create_app
 from botstore.config import load_config
 from botstore.db import create_engine, migrate
 from botstore.router import Context, Router
-from botstore.services import ledger, wallet
 from botstore.wechat import Reply, TextReply
 from handlers import ROUTERS
+from tests.helpers import top_up_one_yuan
 
 held = Router(name="tests.held", title="Held")
 
@@ -26,14 +26,7 @@ async def hold(ctx: Context) -> Reply:
     gate = Path(os.environ["BOTSTORE_TEST_GATE"])
     while not await asyncio.to_thread(gate.exists):  # noqa: ASYNC110 (the test creates it)
         await asyncio.sleep(0.05)
-    outside = await ledger.system_account(ctx.session, "outside")
-    await ledger.transfer(
-        ctx.session,
-        key=f"{ctx.dedup_key}:hold",
-        kind="topup",
-        legs=[ledger.Leg(outside.id, -100), ledger.Leg(wallet.wallet_id(ctx.fan), 100)],
-        now=ctx.now,
-    )
+    await top_up_one_yuan(ctx, "hold")
     return TextReply("released")
 
 
