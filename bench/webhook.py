@@ -3,7 +3,7 @@
 Run from the project root:
 
     .venv/bin/python bench/webhook.py [--requests N] [--concurrency 1,32,256]
-        [--commands help,balance,buy,tip] [--database-url URL]
+        [--commands help,balance,buy,tip] [--database-url URL] [--pin CORE]
 
 (--keep keeps the temporary directory with the server logs and the database.)
 
@@ -190,6 +190,10 @@ def server_env(database_url: str) -> dict[str, str]:
     return env
 
 
+# --pin: each server on this core (their threads too), the load generator on the others.
+SERVER_CORES: set[int] = set()
+
+
 def start(name: str, args: list[str], env: dict[str, str], tmp: Path, port: int) -> Server:
     log_path = tmp / f"{name}.log"
     with log_path.open("wb") as log:
@@ -203,6 +207,8 @@ def start(name: str, args: list[str], env: dict[str, str], tmp: Path, port: int)
             # Its own session: Ctrl-C reaches only this script, which then stops the servers.
             start_new_session=True,
         )
+    if SERVER_CORES:  # before the interpreter starts any thread: they inherit it
+        os.sched_setaffinity(process.pid, SERVER_CORES)
     return Server(name, f"http://127.0.0.1:{port}{PATH}", process, log_path)
 
 
@@ -549,9 +555,21 @@ def main() -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary directory (server logs, database)"
     )
+    parser.add_argument(
+        "--pin",
+        type=int,
+        metavar="CORE",
+        help="run each server on this one core and the load generator on the other cores",
+    )
     args = parser.parse_args()
     if args.requests is not None and args.requests < 1:
         parser.error("--requests must be at least 1")
+    if args.pin is not None:
+        others = os.sched_getaffinity(0) - {args.pin}
+        if args.pin not in os.sched_getaffinity(0) or not others:
+            parser.error("--pin needs a core of this machine and at least one other")
+        SERVER_CORES.add(args.pin)
+        os.sched_setaffinity(0, others)
 
     servers: list[Server] = []
     tmp = Path(tempfile.mkdtemp(prefix="botstore-bench-"))
