@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from webhook import (  # noqa: E402  (bench/ is not a package)
     BALANCE_PREFIX,
     Account,
+    fan_of,
     free_port,
     run,
     server_env,
@@ -99,7 +100,7 @@ def main() -> int:
             async with aiohttp.ClientSession() as session:
                 await wait_ready(server, session)
                 emulator = Emulator(session, server.url, Account())
-                fans = [f"o_bench_{w:04d}".ljust(28, "x") for w in range(args.concurrency)]
+                fans = [fan_of(worker) for worker in range(args.concurrency)]
                 await warm_up(emulator, fans, topup=True, expected=BALANCE_PREFIX, exact=False)
 
         asyncio.run(ready_and_fund())
@@ -125,6 +126,8 @@ def main() -> int:
         result = asyncio.run(
             run(
                 server,
+                command="balance",
+                message="balance",
                 aes=args.aes,
                 concurrency=args.concurrency,
                 requests=args.requests,

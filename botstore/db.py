@@ -1,11 +1,15 @@
 """Engines, sessions and migrations for SQLite (default) and PostgreSQL."""
 
+import asyncio
+import functools
 import json
 import sqlite3
+from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from threading import Thread
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 import orjson
@@ -14,8 +18,19 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.util import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botstore.models import UTCDateTime
+
+_T = TypeVar("_T")
 
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -56,10 +71,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         }
         if is_memory(url):
             options = {}  # SQLAlchemy gives in-memory databases a single static connection
-        connect_args = {
-            "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-            "cached_statements": SQLITE_CACHED_STATEMENTS,
-        }
+        connect_args = {"cached_statements": SQLITE_CACHED_STATEMENTS}
         engine = create_async_engine(
             url,
             connect_args=connect_args,
@@ -91,19 +103,24 @@ def _serialize_sqlite_transactions(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: every message begins two transactions.
+        await_(connection.connection.driver_connection.call(_begin_immediate))
+
+
+def _begin_immediate(connection: sqlite3.Connection) -> None:
+    connection.execute("BEGIN IMMEDIATE")
 
 
 def _one_trip_per_statement(engine: AsyncEngine) -> None:
     # aiosqlite runs sqlite3 on a thread of its own; SQLAlchemy's adapter makes four trips to it
     # per statement (open a cursor, execute, fetch, close), each a thread wake-up and an event
-    # loop callback that cost more than the statement itself. Connections made here do the
-    # four in one trip. SQLAlchemy's own connect arguments are kept ("do_connect" gets them).
+    # loop callback that cost more than the statement itself. Connections made here run each
+    # statement on the event loop instead (see _InlineConnection). SQLAlchemy's own connect
+    # arguments are kept ("do_connect" gets them).
     @event.listens_for(engine.sync_engine, "do_connect")
     def connect(dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
         return dialect.loaded_dbapi.connect(*cargs, async_creator_fn=_connect, **cparams)
@@ -111,22 +128,68 @@ def _one_trip_per_statement(engine: AsyncEngine) -> None:
 
 def _connect(database: str, *, iter_chunk_size: int = 64, **kwargs: Any) -> aiosqlite.Connection:
     # aiosqlite.connect() with our Connection class; like SQLAlchemy, don't let its thread keep
-    # the interpreter alive at exit.
-    connection = _OneTripConnection(partial(sqlite3.connect, database, **kwargs), iter_chunk_size)
+    # the interpreter alive at exit. SQLite's own busy handler would sleep on the event loop:
+    # it is off (timeout 0), and _InlineConnection waits for the lock without blocking.
+    kwargs.update(timeout=0, check_same_thread=False)
+    connection = _InlineConnection(partial(sqlite3.connect, database, **kwargs), iter_chunk_size)
     thread = connection if isinstance(connection, Thread) else connection._thread
     thread.daemon = True
     return connection
 
 
-class _OneTripConnection(aiosqlite.Connection):
+class _InlineConnection(aiosqlite.Connection):
+    """An aiosqlite connection that runs statements on the event loop, not on its thread.
+
+    A statement of the webhook's hot path takes SQLite microseconds; the trip to aiosqlite's
+    thread and back (a queue, a wake-up, a callback through the loop's self-pipe) cost more
+    CPU than the statement and, under load, waited on the GIL. The thread stays for opening
+    and closing the connection and for executemany, the batch jobs' 100,000-row writes, which
+    would hold the loop too long.
+
+    Never blocking the loop also means never sleeping in SQLite's busy handler: while another
+    process holds the write lock, SQLITE_BUSY comes back at once and the statement is retried
+    after an asyncio sleep (backing off to 50 ms), for as long as the busy timeout. A statement
+    refused with SQLITE_BUSY did nothing, so running it again is what the busy handler does.
+    """
+
     def cursor(self) -> "_OneTripCursor":  # type: ignore[override]
         return _OneTripCursor(self)
 
+    async def call(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """`fn(the sqlite3 connection, *args)`, run on the loop like a statement; its errors
+        as SQLAlchemy raises the driver's (OperationalError, IntegrityError, ...)."""
+        try:
+            return await self._run(fn, (self._connection, *args), {}, inline=True)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return await self._run(fn, args, kwargs, inline=True)
+
+    async def _run(self, fn: Any, args: Any, kwargs: Any, *, inline: bool) -> Any:
+        deadline, pause = None, 0.001
+        while True:
+            try:
+                if inline and self._connection is not None:
+                    return fn(*args, **kwargs)
+                return await super()._execute(fn, *args, **kwargs)
+            except sqlite3.OperationalError as error:
+                if getattr(error, "sqlite_errorcode", 0) & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+                loop = asyncio.get_running_loop()
+                if deadline is None:
+                    deadline = loop.time() + SQLITE_BUSY_TIMEOUT_MS / 1000
+                if loop.time() + pause > deadline:
+                    raise
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.05)
+
 
 class _OneTripCursor:
-    """The part of aiosqlite's cursor that SQLAlchemy uses; rows are fetched with the execute."""
+    """The part of aiosqlite's cursor that SQLAlchemy uses: each statement executed and its
+    rows fetched in one call (on the loop; executemany on the connection's thread)."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: _InlineConnection) -> None:
         self._connection = connection
         self._rows: list[Any] = []
         self.description: Any = None
@@ -159,7 +222,8 @@ class _OneTripCursor:
             finally:
                 cursor.close()
 
-        result = await self._connection._execute(run, self._connection._conn)
+        connection = self._connection
+        result = await connection._run(run, (connection._conn,), {}, inline=method == "execute")
         self.description, self._rows, self.rowcount, self.lastrowid = result
 
     async def fetchone(self) -> Any:
@@ -176,6 +240,58 @@ class _OneTripCursor:
 
     async def close(self) -> None:
         self._rows = []
+
+
+async def sqlite_call(connection: AsyncConnection, fn: Callable[..., _T], *args: Any) -> _T:
+    """Run `fn(sqlite3 connection, *args)` in `connection`'s transaction, on the driver.
+
+    For the few statements every message runs (its dedup key, its log row): SQLAlchemy's
+    execution of a statement costs several times SQLite's. `fn` must only run statements (the
+    transaction is SQLAlchemy's), and may be run again while another process holds the lock.
+    """
+    # The pooled connection is at hand once the transaction has begun: no greenlet trip as
+    # `await connection.get_raw_connection()` would make.
+    return await connection.sync_connection.connection.driver_connection.call(fn, *args)
+
+
+async def connection_of(session: AsyncSession) -> AsyncConnection:
+    """`await session.connection()`, without its greenlet trip when the session is bound to a
+    connection already in its transaction (the dispatcher's session for each message)."""
+    bind = session.bind
+    if isinstance(bind, AsyncConnection) and bind.in_transaction():
+        return bind
+    return await session.connection()
+
+
+async def scalar(session: AsyncSession, statement: Any, **params: Any) -> Any:
+    """The first column of `statement`'s first row, or None, in the session's transaction.
+
+    For the reads every message makes (a balance, whether a conversation is open). On SQLite
+    the statement, compiled once, goes straight to the driver; so only for columns SQLite
+    returns as they are (integers, text), not dates or JSON.
+    """
+    connection = await connection_of(session)
+    if connection.dialect.name != "sqlite":
+        return (await connection.execute(statement, params)).scalar()
+    sql, names = _compiled_for_sqlite(statement, connection.dialect)
+    return await sqlite_call(connection, _first_value, sql, tuple(params[n] for n in names))
+
+
+@functools.lru_cache(maxsize=256)  # a handful of statements per engine
+def _compiled_for_sqlite(statement: Any, dialect: Any) -> tuple[str, tuple[str, ...]]:
+    compiled = statement.compile(dialect=dialect)
+    return compiled.string, tuple(compiled.positiontup or ())
+
+
+def _first_value(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]) -> Any:
+    row = connection.execute(sql, parameters).fetchone()
+    return None if row is None else row[0]
+
+
+@functools.lru_cache(maxsize=64)  # one per engine
+def sqlite_datetime(dialect: Any) -> Callable[[datetime], Any]:
+    """A UTC datetime as SQLAlchemy writes it to SQLite (for `sqlite_call` parameters)."""
+    return UTCDateTime()._cached_bind_processor(dialect)
 
 
 def insert_or_skip(dialect_name: str, table: Any, *, unique: list[str]) -> Any:

@@ -8,11 +8,12 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, NewType, TypeVar, get_type_hints
 
 from jinja2 import Environment
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.config import Config
@@ -351,19 +352,29 @@ class Dispatcher:
 
         Two transactions: the first accepts the message (its dedup key and log row, committed,
         so that a crash can't lose a message WeChat was told `success` for), the second handles
-        it and stores the reply with the key.
+        it and stores the reply with the key. Both on one connection, taken from the pool once.
         """
         key = message.dedup_key
-        await self._retrying(key, lambda: self._accept(message, key, encrypted=encrypted, now=now))
-        handoff.accepted.set()
-        return await self.finish(message, key, now=now, handoff=handoff)
+        async with self.engine.connect() as connection:
+            await self._retrying(
+                key, lambda: self._accept(connection, message, key, encrypted=encrypted, now=now)
+            )
+            handoff.accepted.set()
+            return await self.finish(message, key, now=now, handoff=handoff, bind=connection)
 
     async def finish(
-        self, message: InboundMessage, key: str, *, now: datetime, handoff: Handoff
+        self,
+        message: InboundMessage,
+        key: str,
+        *,
+        now: datetime,
+        handoff: Handoff,
+        bind: AsyncConnection | None = None,
     ) -> Outcome:
-        """Handle the accepted message `key`, unless a copy of it was handled already."""
+        """Handle the accepted message `key`, unless a copy of it was handled already; on
+        `bind` if given, else on a connection of the pool."""
         return await self._retrying(
-            key, lambda: self._finish_once(message, key, now=now, handoff=handoff)
+            key, lambda: self._finish_once(message, key, now=now, handoff=handoff, bind=bind)
         )
 
     async def finish_accepted(self, *, now: datetime) -> int:
@@ -395,9 +406,15 @@ class Dispatcher:
         raise AssertionError("unreachable")
 
     async def _accept(
-        self, message: InboundMessage, key: str, *, encrypted: bool, now: datetime
+        self,
+        connection: AsyncConnection,
+        message: InboundMessage,
+        key: str,
+        *,
+        encrypted: bool,
+        now: datetime,
     ) -> None:
-        async with self.engine.begin() as connection:
+        async with connection.begin():
             await messages.accept(
                 connection,
                 key,
@@ -410,9 +427,35 @@ class Dispatcher:
             )
 
     async def _finish_once(
-        self, message: InboundMessage, key: str, *, now: datetime, handoff: Handoff
+        self,
+        message: InboundMessage,
+        key: str,
+        *,
+        now: datetime,
+        handoff: Handoff,
+        bind: AsyncConnection | None,
     ) -> Outcome:
-        async with self.sessions() as session, session.begin():
+        try:
+            return await self._in_transaction(message, key, now, handoff, self.route, bind)
+        except DomainError as error:
+            # A refused command keeps nothing it wrote: its whole transaction rolled back (few
+            # commands are refused, so this is cheaper than a savepoint around every one). The
+            # refusal is the reply, stored in a transaction of its own.
+            refuse = partial(_refusal, error)
+            return await self._in_transaction(message, key, now, handoff, refuse, bind)
+
+    async def _in_transaction(
+        self,
+        message: InboundMessage,
+        key: str,
+        now: datetime,
+        handoff: Handoff,
+        respond: Callable[[Context], Awaitable[Reply | None]],
+        bind: AsyncConnection | None,
+    ) -> Outcome:
+        """Take `key`, run `respond` and store its reply, in one transaction."""
+        session = self.sessions(bind=bind) if bind is not None else self.sessions()
+        async with session, session.begin():
             if not await messages.take(session, key):
                 stored = await messages.stored_reply(session, key)
                 if stored is None:  # pruned since
@@ -431,12 +474,7 @@ class Dispatcher:
                 self.areas,
                 self.merchant_env,
             )
-            try:
-                # A savepoint: a refused command keeps nothing it wrote, but its reply is stored.
-                async with session.begin_nested():
-                    reply = await self.route(ctx)
-            except DomainError as error:
-                reply = ctx.text(f"errors/{error.template}.txt", error=error, **error.details)
+            reply = await respond(ctx)
             await messages.store_reply(
                 session, key, reply_to_dict(reply) if reply else None, now=now
             )
@@ -505,6 +543,10 @@ class Dispatcher:
         except Exception:  # a merchant's broken template must not break the webhook
             log.warning("keyword rule %s failed to render", rule.id, exc_info=True)
             return ctx.text("errors/keyword_template.txt", rule=rule)
+
+
+async def _refusal(error: DomainError, ctx: Context) -> Reply:
+    return ctx.text(f"errors/{error.template}.txt", error=error, **error.details)
 
 
 def rule_fields(rule: KeywordRule | keywords.Rule) -> dict[str, str]:

@@ -1,13 +1,14 @@
-"""The SQLite engine: one connection per process, transactions queued in arrival order, and one
-trip to aiosqlite's thread per statement with the cursor results DB-API code expects; and JSON
-columns on both engines."""
+"""The SQLite engine: one connection per process, transactions queued in arrival order,
+statements run on the event loop (waiting for another process's lock without blocking it) with
+the cursor results DB-API code expects; and JSON columns on both engines."""
 
 import asyncio
+import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiosqlite
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -47,26 +48,76 @@ async def test_transactions_of_one_process_run_one_at_a_time_in_arrival_order(
     assert started == list(range(40))
 
 
-async def test_a_statement_is_one_trip_to_the_connection_thread(
+async def test_statements_run_on_the_event_loop_and_executemany_on_the_thread(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    trips = 0
-    original = aiosqlite.Connection._execute
+    threads: list[str] = []
+    original = sqlite3.Cursor.execute
 
-    async def counted(self: aiosqlite.Connection, fn: object, *args: object) -> object:
-        nonlocal trips
-        trips += 1
-        return await original(self, fn, *args)
+    class Recording(sqlite3.Cursor):
+        def execute(self, *args: object) -> sqlite3.Cursor:
+            threads.append(threading.current_thread().name)
+            return original(self, *args)
 
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))  # the transaction's BEGIN is not counted
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        def executemany(self, *args: object) -> sqlite3.Cursor:
+            threads.append(threading.current_thread().name)
+            return super().executemany(*args)
+
+    async with engine.begin() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        monkeypatch.setattr(raw, "_connection", _CursorFactory(raw._connection, Recording))
         rows = (await connection.execute(text("SELECT 1 UNION ALL SELECT 2"))).all()
+        await connection.execute(text("INSERT INTO t (v) VALUES (:v)"), [{"v": 1}, {"v": 2}])
         monkeypatch.undo()
-        await connection.rollback()
 
     assert rows == [(1,), (2,)]
-    assert trips == 1
+    loop_thread = threading.current_thread().name
+    assert threads[0] == loop_thread
+    assert threads[1] != loop_thread
+
+
+class _CursorFactory:
+    """A sqlite3 connection whose cursors are of the given class."""
+
+    def __init__(self, connection: sqlite3.Connection, cursor_class: type) -> None:
+        self._connection = connection
+        self._cursor_class = cursor_class
+
+    def cursor(self) -> sqlite3.Cursor:
+        return self._connection.cursor(self._cursor_class)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._connection, name)
+
+
+async def test_waiting_for_another_process_s_write_lock_does_not_block_the_loop(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    other = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    async def write() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t (v) VALUES (1)"))
+
+    ticker = asyncio.create_task(tick())
+    writer = asyncio.create_task(write())
+    await asyncio.sleep(0.3)
+    assert not writer.done()  # still waiting for the lock...
+    assert ticks >= 10  # ...while the loop went on
+    other.execute("COMMIT")
+    await asyncio.wait_for(writer, 5)
+    ticker.cancel()
+    other.close()
+    async with engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 1
 
 
 async def test_the_cursor_reports_rows_rowcount_and_lastrowid(engine: AsyncEngine) -> None:
