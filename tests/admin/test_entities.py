@@ -52,6 +52,10 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/admin/api/coupons/1/issue", {"level": "green"}),
     ("POST", "/admin/api/coupons/1/deactivate", None),
     ("POST", "/admin/api/coupons/1/activate", None),
+    ("GET", "/admin/api/miniprogram/templates", None),
+    ("POST", "/admin/api/miniprogram/templates", {"title": "T", "keywords": []}),
+    ("POST", "/admin/api/miniprogram/templates/t1/deactivate", None),
+    ("POST", "/admin/api/miniprogram/templates/t1/activate", None),
 ]
 PAGES = [
     "/admin/stores",
