@@ -24,6 +24,18 @@ from botstore.services import miniprogram
 FanOpenid = Field(pattern=f"^{OPENID.pattern}$")
 
 
+# The web pages (botstore/pages.py, article_pages.py, api/pages.py) that show each page of the
+# mini program: `url` with the id the scene carries, `fallback` when it carries none.
+PAGE_URLS = {
+    "pages/index/index": ("/stores", "/stores"),
+    "pages/store/store": ("/stores/{id}", "/stores"),
+    "pages/product/product": ("/products/{id}", "/stores"),
+    "pages/articles/articles": ("/articles", "/articles"),
+    "pages/article/article": ("/articles/{id}", "/articles"),
+    "pages/services/services": ("/services", "/services"),
+}
+
+
 class LoginBody(jsonbody.JsonBody):
     fan: str = FanOpenid
 
@@ -126,7 +138,10 @@ async def state(request: web.Request) -> web.Response:
         user = await miniprogram.user_of(session, fan, now=now)
         body = {
             "app_id": request.config_dict[config_key].miniprogram.app_id,
-            "pages": list(miniprogram.PAGES),
+            "pages": [
+                {"path": path, "url": PAGE_URLS[path][0], "fallback": PAGE_URLS[path][1]}
+                for path in miniprogram.PAGES
+            ],
             "openid": user.openid,
             "unionid": miniprogram.unionid_of(fan),
             "templates": [template_json(t) for t in await miniprogram.templates(session)],

@@ -16,6 +16,7 @@ from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.seed import seed_demo
 from botstore.seed_miniprogram import DEMO_TEMPLATES
+from botstore.services import miniprogram
 from tests.admin.test_entities import api as admin_api
 from tests.api.cgi import get, get_token, post
 
@@ -425,3 +426,16 @@ async def test_the_demo_data_ships_templates_a_backend_can_send_at_once(
     data = {"number1": {"value": 120}, "thing2": {"value": "消费 Purchase"}}
     body = {"touser": openid, "template_id": ids[1], "data": data}
     assert (await post(client, "/cgi-bin/message/subscribe/send", token, body))["errcode"] == 0
+
+
+async def test_the_console_knows_a_web_page_for_every_page_of_the_mini_program(
+    client: TestClient, config: Config, sessions, clock: FrozenClock
+) -> None:
+    async with sessions() as session, session.begin():
+        await seed_demo(session, now=clock.now())
+    await fan(client)
+    state = await (await client.get("/console/api/miniprogram/state?fan=o_alice")).json()
+    assert [page["path"] for page in state["pages"]] == list(miniprogram.PAGES)
+    for page in state["pages"]:
+        for url in (page["url"].replace("{id}", "1"), page["fallback"]):
+            assert (await client.get(url)).status == 200, (page, url)
