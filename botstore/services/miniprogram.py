@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -28,6 +28,8 @@ from botstore.models import (
 
 # A wx.login code lives five minutes and is exchanged once.
 CODE_LIFETIME = timedelta(minutes=5)
+# Codes are kept this long past expiry, so a late exchange hears "used" rather than "invalid".
+KEEP_EXPIRED = timedelta(days=1)
 
 # The pages of the mini program (its app.json): codes and subscribe messages may open only these.
 HOME_PAGE = "pages/index/index"
@@ -98,6 +100,9 @@ async def login(session: AsyncSession, fan: Fan, *, now: datetime) -> Login:
     """wx.login for this fan: a new one-time code, valid CODE_LIFETIME."""
     user = await user_of(session, fan, now=now)
     assert user.id is not None
+    await session.exec(
+        delete(MiniProgramLogin).where(col(MiniProgramLogin.expires_at) < now - KEEP_EXPIRED)
+    )
     code = secrets.token_urlsafe(24)  # 32 characters, as the platform's codes
     session.add(
         MiniProgramLogin(

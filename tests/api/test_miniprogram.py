@@ -1,6 +1,7 @@
 """The mini program's server APIs through the real app: wx.login codes exchanged at
 /sns/jscode2session, the mini program's own token, subscribe messages on grants, and codes."""
 
+import asyncio
 import json
 import struct
 import zlib
@@ -439,3 +440,31 @@ async def test_the_console_knows_a_web_page_for_every_page_of_the_mini_program(
     for page in state["pages"]:
         for url in (page["url"].replace("{id}", "1"), page["fallback"]):
             assert (await client.get(url)).status == 200, (page, url)
+
+
+async def test_a_code_exchanged_twice_at_once_answers_one_session(
+    client: TestClient, config: Config
+) -> None:
+    await fan(client)
+    code = (await wx_login(client))["code"]
+    answers = await asyncio.gather(
+        *(get(client, "/sns/jscode2session", None, **code_params(config, code)) for _ in range(4))
+    )
+    assert sorted(answer.get("errcode", 0) for answer in answers) == [0, 40163, 40163, 40163]
+
+
+async def test_one_grant_sent_on_twice_at_once_delivers_one_message(
+    client: TestClient, config: Config
+) -> None:
+    template_id = await make_template(client, config)
+    await fan(client)
+    openid = (await wx_login(client))["openid"]
+    await allow(client, template_id)
+    token = await miniprogram_token(client, config)
+    body = {"touser": openid, "template_id": template_id, "data": ORDER_DATA}
+    answers = await asyncio.gather(
+        *(post(client, "/cgi-bin/message/subscribe/send", token, body) for _ in range(3))
+    )
+    assert sorted(answer["errcode"] for answer in answers) == [0, 43101, 43101]
+    state = await (await client.get("/console/api/miniprogram/state?fan=o_alice")).json()
+    assert len(state["messages"]) == 1
