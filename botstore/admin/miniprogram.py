@@ -1,13 +1,15 @@
-"""Admin: the mini program's subscribe-message templates (JSON under /admin/api/miniprogram/):
-list them, add one with its keywords (thing1 商品名称, amount2 金额...), switch one off or on."""
+"""Admin: the mini program's subscribe-message templates (GET /admin/miniprogram, JSON under
+/admin/api/miniprogram/): list them, add one with its keywords (thing1 商品名称, amount2 金额...),
+switch one off or on."""
 
 from typing import Any
 
 from aiohttp import web
 
-from botstore.admin.common import FieldError, body, reading, text_field, transaction
+from botstore.admin.common import FieldError, body, reading, render, text_field, transaction
 from botstore.admin.common import now as clock_now
 from botstore.errors import NotFound
+from botstore.keys import config_key
 from botstore.models import SubscribeTemplate
 from botstore.services import miniprogram
 
@@ -32,6 +34,12 @@ async def list_templates(request: web.Request) -> web.Response:
 
 def _keywords(data: dict[str, Any]) -> list[tuple[str, str]]:
     value = data.get("keywords")
+    if isinstance(value, str):
+        # The page's textarea: "thing1 商品名称" a line.
+        lines = [line.strip().split(None, 1) for line in value.splitlines() if line.strip()]
+        if not all(len(parts) == 2 for parts in lines):
+            raise FieldError("keywords", "one keyword a line: its key, a space, its name")
+        value = [{"key": key, "name": name} for key, name in lines]
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise FieldError("keywords", 'a list of {"key": "thing1", "name": "商品名称"}')
     keywords = []
@@ -69,7 +77,21 @@ def _switch(active: bool) -> Any:
     return set_active
 
 
+async def page(request: web.Request) -> web.Response:
+    async with reading(request) as session:
+        rows = await miniprogram.templates(session, include_inactive=True)
+    return render(
+        request,
+        "admin/miniprogram.html",
+        active="miniprogram",
+        app_id=request.config_dict[config_key].miniprogram.app_id,
+        templates=[template_json(row) for row in rows],
+        kinds=list(miniprogram.VALUE_RULES),
+    )
+
+
 def setup(admin: web.Application) -> None:
+    admin.router.add_get("/miniprogram", page)
     admin.router.add_get("/api/miniprogram/templates", list_templates)
     admin.router.add_post("/api/miniprogram/templates", create)
     admin.router.add_post("/api/miniprogram/templates/{id}/deactivate", _switch(False))

@@ -468,3 +468,20 @@ async def test_one_grant_sent_on_twice_at_once_delivers_one_message(
     assert sorted(answer["errcode"] for answer in answers) == [0, 43101, 43101]
     state = await (await client.get("/console/api/miniprogram/state?fan=o_alice")).json()
     assert len(state["messages"]) == 1
+
+
+async def test_the_admin_form_gives_keywords_one_a_line(
+    client: TestClient, config: Config
+) -> None:
+    lines = "character_string1 订单号\n\nthing2  商品名称 \n"
+    body = {"title": "订单", "keywords": lines}
+    status, created = await admin_api(client, config, "POST", "miniprogram/templates", body)
+    assert status == 201, created
+    assert created["template"]["keywords"] == [
+        {"key": "character_string1", "name": "订单号"},
+        {"key": "thing2", "name": "商品名称"},
+    ]
+    status, refused = await admin_api(
+        client, config, "POST", "miniprogram/templates", {"title": "t", "keywords": "thing1"}
+    )
+    assert status == 400 and refused["field"] == "keywords"
