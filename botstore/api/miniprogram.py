@@ -1,6 +1,7 @@
 """The mini program's server APIs: GET /sns/jscode2session (login), POST
 /cgi-bin/message/subscribe/send (subscribe messages) and POST /wxa/getwxacodeunlimit (codes).
-HTTP glue around botstore.services.miniprogram, in the platform's JSON shapes and errcodes."""
+HTTP glue around botstore.services.miniprogram, in the platform's JSON shapes and errcodes
+(wechat-protocol.md 7.9)."""
 
 import hmac
 import io

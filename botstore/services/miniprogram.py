@@ -1,7 +1,8 @@
 """The account's mini program: its users (an openid per app, one unionid per person), wx.login
 codes exchanged at /sns/jscode2session, and subscribe messages (templates, grants, sends).
 
-Refusals carry the platform's errcode and errmsg (MiniProgramError), as users.UserError does."""
+Refusals carry the platform's errcode and errmsg (MiniProgramError), as users.UserError does
+(wechat-protocol.md 7.9)."""
 
 import base64
 import hashlib
@@ -268,7 +269,7 @@ _DATE = r"\d{4}(?:年\d{1,2}月\d{1,2}日|[-/.]\d{1,2}[-/.]\d{1,2})"
 _CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?"
 _HAN = r"[\u4e00-\u9fff]"
 
-# (max characters, pattern) per keyword kind, as the platform's subscribe-message rules say.
+# (max characters, pattern) per keyword kind, as the platform's rules say (wechat-protocol.md 7.9).
 VALUE_RULES: dict[str, tuple[int, re.Pattern[str] | None]] = {
     "thing": (20, None),
     "number": (32, re.compile(r"[-+]?" + _DIGITS)),
@@ -277,7 +278,7 @@ VALUE_RULES: dict[str, tuple[int, re.Pattern[str] | None]] = {
     "character_string": (32, re.compile(r"[A-Za-z0-9" + _SYMBOLS[1:-1] + r"]+")),
     "time": (64, re.compile(rf"(?:{_DATE}\s*)?{_CLOCK}(?:\s*~\s*(?:{_DATE}\s*)?{_CLOCK})?")),
     "date": (64, re.compile(rf"{_DATE}(?:\s*{_CLOCK})?(?:\s*~\s*{_DATE}(?:\s*{_CLOCK})?)?")),
-    "amount": (11, re.compile(r"[¥￥]?" + _DIGITS + r"元?")),
+    "amount": (16, re.compile(r"[¥￥]?\d{1,10}(?:\.\d{1,2})?元?")),
     "phone_number": (17, re.compile(r"[\d+\-() ]+")),
     "car_number": (8, None),
     "name": (20, None),
