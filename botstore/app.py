@@ -14,6 +14,7 @@ from botstore.api import setup_api
 from botstore.article_pages import setup_article_pages
 from botstore.clock import Clock, SystemClock
 from botstore.config import Config, check_exposure
+from botstore.console.miniprogram import setup_console_miniprogram
 from botstore.console.web import setup_console
 from botstore.db import create_engine, session_factory
 from botstore.keys import (
@@ -71,6 +72,7 @@ def create_app(
     setup_pages(app, env)
     setup_article_pages(app, env)
     setup_console(app, env)
+    setup_console_miniprogram(app)
     app[limiter_key] = SignInLimiter(config.admin.failed_signins_per_minute)
     app.add_subapp("/admin/", create_admin_app())
     return app

@@ -102,6 +102,16 @@ class WeChatConfig:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class MiniProgramConfig:
+    """The account's mini program: an app of its own, with its own openids (one unionid)."""
+
+    app_id: str = dataclasses.field(
+        default="wxf0e1d2c3b4a59687", metadata=_check(bool, "must not be empty")
+    )
+    app_secret: str = "fedcba9876543210fedcba9876543210"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class AdminConfig:
     token: str = dataclasses.field(default="change-me", metadata=_check(bool, "must not be empty"))
     # Wrong admin tokens one client address may try in a minute before every try is refused.
@@ -226,6 +236,7 @@ class Config:
     server: ServerConfig = ServerConfig()
     database: DatabaseConfig = DatabaseConfig()
     wechat: WeChatConfig = WeChatConfig()
+    miniprogram: MiniProgramConfig = MiniProgramConfig()
     admin: AdminConfig = AdminConfig()
     wallet: WalletConfig = WalletConfig()
     dedup: DedupConfig = DedupConfig()
@@ -256,6 +267,7 @@ _SECRETS = [
     ("wechat", "app_secret"),
     ("wechat", "encoding_aes_key"),
     ("wechat", "previous_encoding_aes_key"),
+    ("miniprogram", "app_secret"),
     ("admin", "token"),
 ]
 
@@ -338,6 +350,7 @@ _SHIPPED_SECRETS = [
     ("wechat", "token"),
     ("wechat", "app_secret"),
     ("wechat", "encoding_aes_key"),
+    ("miniprogram", "app_secret"),
     ("admin", "token"),
 ]
 
@@ -364,7 +377,8 @@ def _shipped_in_use(config: Config) -> list[str]:
 def check_exposure(config: Config) -> None:
     """A host other machines can reach needs every secret changed: with the shipped webhook token
     and AES key anyone could sign messages as any fan, with the app secret read every openid
-    through /cgi-bin, with the admin token run the admin. Loopback keeps the easy defaults."""
+    through /cgi-bin, with the mini program's secret log in as any of its users, with the admin
+    token run the admin. Loopback keeps the easy defaults."""
     if is_loopback(config.server.host):
         return
     found = _shipped_in_use(config)
@@ -396,6 +410,7 @@ def fresh_secrets() -> dict[str, str]:
         "BOTSTORE_WECHAT_TOKEN": secrets.token_hex(16),
         "BOTSTORE_WECHAT_APP_SECRET": secrets.token_hex(16),
         "BOTSTORE_WECHAT_ENCODING_AES_KEY": "".join(secrets.choice(alphabet) for _ in range(43)),
+        "BOTSTORE_MINIPROGRAM_APP_SECRET": secrets.token_hex(16),
         "BOTSTORE_ADMIN_TOKEN": secrets.token_urlsafe(32),
     }
 
@@ -419,4 +434,10 @@ def load_config(path: Path | str | None = None, env: Mapping[str, str] | None = 
         if not isinstance(values, dict):
             raise ConfigError(f"{name}: must be a table")
         sections[name] = _build_section(name, cls, values, env)
-    return Config(**sections)
+    config = Config(**sections)
+    if config.miniprogram.app_id == config.wechat.app_id:
+        # Tokens and openids are per app: one appid for both would make them ambiguous.
+        raise ConfigError(
+            f"miniprogram.app_id: must differ from wechat.app_id (both {config.wechat.app_id!r})"
+        )
+    return config

@@ -734,3 +734,73 @@ class ArticleProduct(SQLModel, table=True):
     article_id: int = Field(foreign_key="article.id")
     product_id: int = Field(foreign_key="product.id", index=True)
     position: int = 0
+
+
+# --- The account's mini program: its users, logins and subscribe messages ---
+
+
+class MiniProgramUser(SQLModel, table=True):
+    """A fan who opened the mini program: the same person under the mini program's own openid
+    (one per app, as on the platform; the unionid is shared and derived from the fan)."""
+
+    __tablename__ = "miniprogram_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fan_id: int = Field(foreign_key="fan.id", unique=True)
+    openid: str = Field(max_length=64, unique=True)
+    created_at: datetime = _at()
+
+
+class MiniProgramLogin(SQLModel, table=True):
+    """A `wx.login` code: exchanged once at /sns/jscode2session, within its lifetime."""
+
+    __tablename__ = "miniprogram_login"
+
+    code: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="miniprogram_user.id", index=True)
+    session_key: str = Field(max_length=64)
+    expires_at: datetime = _at(index=True)
+    used_at: datetime | None = _at(default=None)
+    created_at: datetime = _at()
+
+
+class SubscribeTemplate(SQLModel, table=True):
+    """A subscribe-message template of the mini program: its keywords, e.g. thing1 (商品名称)."""
+
+    __tablename__ = "subscribe_template"
+
+    id: str = Field(primary_key=True, max_length=64)
+    title: str = Field(max_length=60)
+    # [{"key": "thing1", "name": "商品名称"}, ...]: the data fields a send must fill.
+    keywords: list[dict[str, str]] = Field(sa_type=JSON)
+    active: bool = _active()
+    created_at: datetime = _at()
+
+
+class SubscribeGrant(SQLModel, table=True):
+    """One "allow" of wx.requestSubscribeMessage: one message of this template may be sent."""
+
+    __tablename__ = "subscribe_grant"
+    __table_args__ = (Index("ix_subscribe_grant_user_id_template_id", "user_id", "template_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="miniprogram_user.id")
+    template_id: str = Field(foreign_key="subscribe_template.id", max_length=64)
+    granted_at: datetime = _at()
+    used_at: datetime | None = _at(default=None)
+
+
+class SubscribeMessage(SQLModel, table=True):
+    """A subscribe message delivered to a mini-program user, on the grant it used up."""
+
+    __tablename__ = "subscribe_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="miniprogram_user.id", index=True)
+    grant_id: int = Field(foreign_key="subscribe_grant.id", unique=True)
+    template_id: str = Field(max_length=64)
+    page: str = Field(default="", max_length=200)
+    # {"thing1": {"value": "..."}, ...}: the template's fields, as sent.
+    data: dict[str, Any] = Field(sa_type=JSON)
+    state: str = Field(default="formal", max_length=16)
+    sent_at: datetime = _at()

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botstore.models import KeywordRule, MatchType
 from botstore.seed_articles import seed_articles
 from botstore.seed_coupons import seed_coupons
+from botstore.seed_miniprogram import seed_miniprogram
 from botstore.seed_offline import seed_offline
 from botstore.seed_stores import seed_stores
 from botstore.seed_wealth import seed_wealth_products
@@ -66,6 +67,8 @@ SEEDERS.append(seed_articles)
 # Coupon campaigns, the platform's coupon budget and product cards in articles
 # (botstore/seed_coupons.py; after the stores and articles it points at).
 SEEDERS.append(seed_coupons)
+# The mini program's subscribe-message templates (botstore/seed_miniprogram.py).
+SEEDERS.append(seed_miniprogram)
 
 
 async def seed_demo(session: AsyncSession, *, now: datetime) -> bool:

@@ -100,7 +100,8 @@ def test_chat_in_a_terminal(server: dict[str, str]) -> None:
 WECHAT_SHIPPED = (
     "botstore: bad config: wechat.token (BOTSTORE_WECHAT_TOKEN), "
     "wechat.app_secret (BOTSTORE_WECHAT_APP_SECRET), "
-    "wechat.encoding_aes_key (BOTSTORE_WECHAT_ENCODING_AES_KEY): still the shipped values"
+    "wechat.encoding_aes_key (BOTSTORE_WECHAT_ENCODING_AES_KEY), "
+    "miniprogram.app_secret (BOTSTORE_MINIPROGRAM_APP_SECRET): still the shipped values"
 )
 
 
@@ -200,6 +201,7 @@ def test_the_secrets_command_prints_values_that_serve_anywhere(
     lines = dict(line.split("=", 1) for line in printed.stdout.splitlines())
     assert sorted(lines) == [
         "BOTSTORE_ADMIN_TOKEN",
+        "BOTSTORE_MINIPROGRAM_APP_SECRET",
         "BOTSTORE_WECHAT_APP_SECRET",
         "BOTSTORE_WECHAT_ENCODING_AES_KEY",
         "BOTSTORE_WECHAT_TOKEN",

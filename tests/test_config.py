@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from botstore.config import DEFAULT_PATH, Config, ConfigError, load_config
+from botstore.config import DEFAULT_PATH, Config, ConfigError, check_exposure, load_config
 
 
 def test_the_shipped_config_loads_with_working_defaults() -> None:
@@ -124,3 +124,37 @@ def test_the_shipped_config_is_the_defaults() -> None:
     # Off loopback, serve refuses secrets equal to these defaults (check_exposure): config.toml
     # must ship the very same values, or its public ones would pass as the user's own.
     assert load_config(DEFAULT_PATH, env={}) == Config()
+
+
+def test_the_mini_program_has_its_own_appid_and_secret_from_the_environment() -> None:
+    config = load_config(
+        DEFAULT_PATH,
+        env={
+            "BOTSTORE_MINIPROGRAM_APP_ID": "wx00000000000000aa",
+            "BOTSTORE_MINIPROGRAM_APP_SECRET": "mine",
+        },
+    )
+    assert (config.miniprogram.app_id, config.miniprogram.app_secret) == (
+        "wx00000000000000aa",
+        "mine",
+    )
+    assert config.redacted()["miniprogram"]["app_secret"] == "**********"
+
+
+def test_the_mini_program_appid_must_differ_from_the_account_appid() -> None:
+    with pytest.raises(ConfigError, match=r"^miniprogram.app_id: must differ from wechat.app_id"):
+        load_config(DEFAULT_PATH, env={"BOTSTORE_MINIPROGRAM_APP_ID": "wx0123456789abcdef"})
+
+
+def test_off_loopback_the_shipped_mini_program_secret_is_refused() -> None:
+    own = {
+        "BOTSTORE_SERVER_HOST": "0.0.0.0",
+        "BOTSTORE_WECHAT_TOKEN": "own1token",
+        "BOTSTORE_WECHAT_APP_SECRET": "own-secret",
+        "BOTSTORE_WECHAT_ENCODING_AES_KEY": "B" * 43,
+        "BOTSTORE_ADMIN_TOKEN": "own-admin-token",
+    }
+    with pytest.raises(ConfigError, match=r"^miniprogram.app_secret \(BOTSTORE_MINIPROGRAM_"):
+        check_exposure(load_config(DEFAULT_PATH, env=own))
+    mine = own | {"BOTSTORE_MINIPROGRAM_APP_SECRET": "own-mini-secret"}
+    check_exposure(load_config(DEFAULT_PATH, env=mine))

@@ -17,6 +17,7 @@ from botstore.admin import (
     keywords,
     menu,
     merchants,
+    miniprogram,
     partners,
     replies,
     stores,
@@ -25,7 +26,7 @@ from botstore.admin import (
 
 # In the navigation's order (common.NAV); auth and clock have no page of their own.
 SECTIONS = (auth, clock, dashboard, keywords, replies, menu)
-SECTIONS += (stores, merchants, partners, wealth, ads, coupons)
+SECTIONS += (stores, merchants, partners, wealth, ads, coupons, miniprogram)
 
 
 def create_admin_app() -> web.Application:

@@ -3,7 +3,7 @@ HTTP glue around services, answering in the official JSON shapes."""
 
 from aiohttp import web
 
-from botstore.api import menu, message, pages, qrcode, token, user
+from botstore.api import menu, message, miniprogram, pages, qrcode, token, user
 
 
 def setup_api(app: web.Application) -> None:
@@ -22,4 +22,5 @@ def setup_api(app: web.Application) -> None:
     app.router.add_get("/cgi-bin/user/info", user.user_info)
     app.router.add_get("/cgi-bin/user/get", user.user_get)
     app.router.add_post("/cgi-bin/user/info/batchget", user.user_batchget)
+    miniprogram.setup_miniprogram_api(app)
     pages.setup_pages(app)

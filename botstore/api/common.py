@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore import jsonbody
 from botstore.errors import ExpiredCredential, InvalidCredential
-from botstore.keys import clock_key
+from botstore.keys import clock_key, config_key
 from botstore.models import AccessToken
 from botstore.services import tokens
 
@@ -87,16 +87,24 @@ def _hint(error: jsonbody.BodyError) -> str:
     return "invalid JSON" if error.reason == "not valid JSON" else f"invalid JSON: {error.reason}"
 
 
-async def authenticate(request: web.Request, session: AsyncSession) -> AccessToken:
-    """The caller's access_token (a query parameter, §7.0), or the official error."""
+async def authenticate(
+    request: web.Request, session: AsyncSession, *, miniprogram: bool = False
+) -> AccessToken:
+    """The caller's access_token (a query parameter, §7.0), or the official error. A token is
+    the account's or the mini program's, and each app's APIs take only its own."""
     value = request.query.get("access_token", "")
     if not value:
         raise ApiError(41001, "access_token missing")
     try:
-        return await tokens.check(session, value, now=request.app[clock_key].now())
+        token = await tokens.check(session, value, now=request.app[clock_key].now())
     except InvalidCredential:
         raise ApiError(
             40001, "invalid credential, access_token is invalid or not latest"
         ) from None
     except ExpiredCredential:
         raise ApiError(42001, "access_token expired") from None
+    config = request.app[config_key]
+    app_id = config.miniprogram.app_id if miniprogram else config.wechat.app_id
+    if token.app_id != app_id:
+        raise ApiError(48001, "api unauthorized")
+    return token

@@ -10,7 +10,7 @@ from botstore.services import tokens
 
 @api
 async def get_token(request: web.Request) -> web.Response:
-    """A client_credential grant for the account's appid and secret."""
+    """A client_credential grant for the account's appid and secret, or the mini program's."""
     query = request.query
     if query.get("grant_type") != "client_credential":
         raise ApiError(40002, "invalid grant_type")
@@ -18,7 +18,9 @@ async def get_token(request: web.Request) -> web.Response:
         raise ApiError(41002, "appid missing")
     if not query.get("secret"):
         raise ApiError(41004, "appsecret missing")
-    wechat = request.app[config_key].wechat
+    config = request.app[config_key]
+    # Each app has its own secret and tokens; an appid of neither is refused as the account's.
+    app = config.miniprogram if query["appid"] == config.miniprogram.app_id else config.wechat
     now = request.app[clock_key].now()
     try:
         async with request.app[db_key]() as session, session.begin():
@@ -26,8 +28,8 @@ async def get_token(request: web.Request) -> web.Response:
                 session,
                 app_id=query["appid"],
                 secret=query["secret"],
-                expected_app_id=wechat.app_id,
-                expected_secret=wechat.app_secret,
+                expected_app_id=app.app_id,
+                expected_secret=app.app_secret,
                 now=now,
             )
     except InvalidCredential as error:

@@ -48,6 +48,8 @@ _STATIC_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*\.(?:js|css|svg)")
 # The page's own code only: no inline scripts, so a reply that slips past escaping can't run.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' http: https: data:; "
+    # The mini-program view shows the mini program's pages, which this server serves.
+    "frame-src 'self'; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 

@@ -1,5 +1,5 @@
-"""Access tokens of the emulated active APIs (wechat-protocol.md 7.1): granted for the
-account's appid and secret, valid 7200 s on the emulated clock."""
+"""Access tokens of the emulated active APIs (wechat-protocol.md 7.1): granted for an app's appid
+and secret (the account's or its mini program's), valid 7200 s on the emulated clock."""
 
 import hmac
 import secrets
@@ -28,7 +28,8 @@ async def grant(
     expected_secret: str,
     now: datetime,
 ) -> AccessToken:
-    """A new token for the account's credentials; earlier ones expire after the grace period."""
+    """A new token for the app's credentials; the app's earlier ones expire after the grace
+    period."""
     if not hmac.compare_digest(app_id.encode(), expected_app_id.encode()):
         raise InvalidCredential("appid")
     if not hmac.compare_digest(secret.encode(), expected_secret.encode()):

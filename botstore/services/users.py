@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.models import Fan, InboundMessage, OutboxMessage
 from botstore.numbers import parse_whole
-from botstore.services import qrcodes
+from botstore.services import miniprogram, qrcodes
 
 LANGUAGE = "zh_CN"
 MAX_FOLLOWERS_PAGE = 10000
@@ -48,7 +48,8 @@ async def by_openid(session: AsyncSession, openid: object) -> Fan:
 
 
 def info(fan: Fan) -> dict[str, Any]:
-    """/cgi-bin/user/info for this fan (§7.5): no unionid; a nickname only if the fan has one."""
+    """/cgi-bin/user/info for this fan (§7.5), with the unionid the account shares with its mini
+    program; a nickname only if the fan has one."""
     if not is_following(fan):
         return {"subscribe": 0, "openid": fan.openid}
     subscribed_at = fan.subscribed_at or fan.created_at
@@ -60,6 +61,7 @@ def info(fan: Fan) -> dict[str, Any]:
     body |= {
         "language": LANGUAGE,
         "subscribe_time": int(subscribed_at.timestamp()),
+        "unionid": miniprogram.unionid_of(fan),
         "remark": "",
         "groupid": 0,
         "tagid_list": [],

@@ -212,7 +212,8 @@ async def test_bearer_requests_need_no_csrf_token(
 
 SHIPPED = (
     "wechat.token (BOTSTORE_WECHAT_TOKEN), wechat.app_secret (BOTSTORE_WECHAT_APP_SECRET), "
-    "wechat.encoding_aes_key (BOTSTORE_WECHAT_ENCODING_AES_KEY), admin.token (BOTSTORE_ADMIN_TOKEN): "
+    "wechat.encoding_aes_key (BOTSTORE_WECHAT_ENCODING_AES_KEY), "
+    "miniprogram.app_secret (BOTSTORE_MINIPROGRAM_APP_SECRET), admin.token (BOTSTORE_ADMIN_TOKEN): "
     "still the shipped values"
 )
 
@@ -220,6 +221,7 @@ SHIPPED = (
 def own_secrets(config: Config) -> Config:
     return config.replace(
         wechat={"token": "ownToken7", "app_secret": "own-secret", "encoding_aes_key": "K" * 43},
+        miniprogram={"app_secret": "own-mini-secret"},
         admin={"token": "s3cret-own"},
     )
 
@@ -250,6 +252,10 @@ def test_other_hosts_need_every_secret_changed(host: str) -> None:
         ({"wechat": {"app_secret": ""}}, "wechat.app_secret (BOTSTORE_WECHAT_APP_SECRET)"),
         ({"wechat": {"token": "botstore"}}, "wechat.token (BOTSTORE_WECHAT_TOKEN)"),
         (
+            {"miniprogram": {"app_secret": Config().miniprogram.app_secret}},
+            "miniprogram.app_secret (BOTSTORE_MINIPROGRAM_APP_SECRET)",
+        ),
+        (
             {"wechat": {"previous_encoding_aes_key": Config().wechat.encoding_aes_key}},
             "wechat.previous_encoding_aes_key (BOTSTORE_WECHAT_PREVIOUS_ENCODING_AES_KEY)",
         ),
@@ -273,7 +279,13 @@ def test_create_app_refuses_a_public_host_with_shipped_secrets() -> None:
 def test_serve_refuses_a_public_host_with_shipped_secrets(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("ADMIN_TOKEN", "SERVER_HOST", "WECHAT_TOKEN", "WECHAT_APP_SECRET"):
+    for name in (
+        "ADMIN_TOKEN",
+        "SERVER_HOST",
+        "WECHAT_TOKEN",
+        "WECHAT_APP_SECRET",
+        "MINIPROGRAM_APP_SECRET",
+    ):
         monkeypatch.delenv(f"BOTSTORE_{name}", raising=False)
     monkeypatch.delenv("BOTSTORE_WECHAT_ENCODING_AES_KEY", raising=False)
     assert main(["serve", "--host", "0.0.0.0"]) == 2

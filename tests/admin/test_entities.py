@@ -52,6 +52,10 @@ ROUTES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("POST", "/admin/api/coupons/1/issue", {"level": "green"}),
     ("POST", "/admin/api/coupons/1/deactivate", None),
     ("POST", "/admin/api/coupons/1/activate", None),
+    ("GET", "/admin/api/miniprogram/templates", None),
+    ("POST", "/admin/api/miniprogram/templates", {"title": "T", "keywords": []}),
+    ("POST", "/admin/api/miniprogram/templates/t1/deactivate", None),
+    ("POST", "/admin/api/miniprogram/templates/t1/activate", None),
 ]
 PAGES = [
     "/admin/stores",
@@ -60,6 +64,7 @@ PAGES = [
     "/admin/wealth",
     "/admin/ads",
     "/admin/coupons",
+    "/admin/miniprogram",
 ]
 
 
@@ -156,9 +161,15 @@ async def test_the_entity_pages_render_for_a_signed_in_merchant(
         "/admin/wealth": ["Daily Dividend 30", "3.65%", "Sandbox Fund Co."],
         "/admin/ads": ["Mangoes picked this morning", "Fruit Farm", "#1", "Pause"],
         "/admin/coupons": ["levelup · gold", "Issue now", "green, gold, platinum"],
+        "/admin/miniprogram": [
+            "OrderShipped_bOtStOrE_dEmO_0000000000000001",
+            "订单号 Order <code>{{character_string1.DATA}}</code>",
+            "Deactivate",
+            "wxf0e1d2c3b4a59687",
+        ],
     }
     for path, parts in expected.items():
         html = await (await client.get(path)).text()
         for part in parts:
             assert part in html, (path, part)
-        assert "data-edit='{" in html or path == "/admin/coupons", path
+        assert "data-edit='{" in html or path in ("/admin/coupons", "/admin/miniprogram"), path

@@ -12,7 +12,7 @@ from botstore.clock import FrozenClock
 from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.models import Fan
-from botstore.services import users
+from botstore.services import miniprogram, users
 from tests.api.cgi import get, get_token, post
 
 INFO = "/cgi-bin/user/info"
@@ -31,6 +31,8 @@ def profile(openid: str, subscribe_time: int, **changes: Any) -> dict[str, Any]:
         "openid": openid,
         "language": "zh_CN",
         "subscribe_time": subscribe_time,
+        # The one the mini program's login answers too (tests/api/test_miniprogram.py).
+        "unionid": miniprogram.unionid_of(Fan(openid=openid)),
         "remark": "",
         "groupid": 0,
         "tagid_list": [],
@@ -59,7 +61,7 @@ async def test_user_info_answers_the_official_shape(
     plain = await get(client, INFO, token, openid="o_plain", lang="en")
     assert plain == profile("o_plain", followed, nickname="Band")
     assert list(plain)[:3] == ["subscribe", "openid", "nickname"]
-    assert "unionid" not in plain
+    assert plain["unionid"].startswith("o") and len(plain["unionid"]) == 28
     assert await get(client, INFO, token, openid="o_qr_id") == profile(
         "o_qr_id", followed, subscribe_scene="ADD_SCENE_QR_CODE", qr_scene=123
     )

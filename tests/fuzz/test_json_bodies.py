@@ -14,12 +14,16 @@ from aiohttp.test_utils import TestClient
 from aiohttp.web_urldispatcher import PrefixedSubAppResource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import update
 
 from botstore.clock import FrozenClock
 from botstore.config import Config
 from botstore.console.client import Emulator
+from botstore.models import MiniProgramUser
 from botstore.seed import seed_demo
+from botstore.seed_miniprogram import DEMO_TEMPLATES
 from tests.api.cgi import get_token, post
+from tests.api.test_miniprogram import allow, miniprogram_token, wx_login
 from tests.helpers import digest
 
 FUZZ = settings(
@@ -150,6 +154,10 @@ def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
 
 
 FAN = "o_fuzz_fan"  # says hello first, so the APIs may message it
+MINI_FAN = "o_fuzz_mini_fan"  # FAN's openid in the mini program (set by the token fixture)
+ORDER_TEMPLATE = DEMO_TEMPLATES[0]["template_id"]
+# Routes of the mini program's API: they take its own access token.
+MINI_PROGRAM = {"/cgi-bin/message/subscribe/send", "/wxa/getwxacodeunlimit"}
 MENU = {"button": [{"type": "click", "name": "Balance", "key": "balance"}]}
 CONDITIONAL = {**MENU, "matchrule": {"language": "zh_CN"}}
 # A body each JSON endpoint accepts (on the demo data): hostile values go into its fields.
@@ -265,6 +273,32 @@ VALID: dict[tuple[str, str], dict[str, Any]] = {
         "client_msg_id": "c1",
     },
     ("POST", "/cgi-bin/user/info/batchget"): {"user_list": [{"openid": FAN, "lang": "zh_CN"}]},
+    ("POST", "/console/api/miniprogram/login"): {"fan": FAN},
+    ("POST", "/console/api/miniprogram/subscribe"): {"fan": FAN, "template_id": ORDER_TEMPLATE},
+    ("POST", "/cgi-bin/message/subscribe/send"): {
+        "touser": MINI_FAN,
+        "template_id": ORDER_TEMPLATE,
+        "page": "pages/index/index",
+        "miniprogram_state": "formal",
+        "data": {
+            "character_string1": {"value": "WS1"},
+            "thing2": {"value": "Tea"},
+            "amount3": {"value": "¥1.00"},
+            "date4": {"value": "2026-12-06 10:00"},
+        },
+    },
+    ("POST", "/wxa/getwxacodeunlimit"): {
+        "scene": "store=1",
+        "page": "pages/store/store",
+        "width": 280,
+        "check_path": True,
+        "auto_color": False,
+        "is_hyaline": False,
+    },
+    ("POST", "/admin/api/miniprogram/templates"): {
+        "title": "T",
+        "keywords": [{"key": "thing1", "name": "Item"}],
+    },
 }
 # Changing routes that read no body: hostile bodies are ignored there, so they only must not 500.
 BODILESS = {
@@ -287,6 +321,8 @@ BODILESS = {
     ("POST", "/admin/api/ads/{id}/resume"),
     ("POST", "/admin/api/coupons/{id}/deactivate"),
     ("POST", "/admin/api/coupons/{id}/activate"),
+    ("POST", "/admin/api/miniprogram/templates/{id}/deactivate"),
+    ("POST", "/admin/api/miniprogram/templates/{id}/activate"),
 }
 # Not JSON: the webhook takes XML (tests/fuzz/test_xml_numbers.py), the sign-in form a form.
 NOT_JSON = {("POST", "/wechat"), ("POST", "/admin/login")}
@@ -309,9 +345,17 @@ def routes(app: web.Application, methods: set[str]) -> set[tuple[str, str]]:
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+class Token(str):
+    """The account's access token, carrying the mini program's for its routes."""
+
+    miniprogram = ""
+
+
 def url(template: str, token: str, *, ident: str = "1") -> str:
     path = template.replace("{name}", "welcome")
     path = re.sub(r"\{[^}]+\}", ident, path)
+    if template in MINI_PROGRAM:
+        return f"{path}?access_token={getattr(token, 'miniprogram', token)}"
     return f"{path}?access_token={token}" if path.startswith("/cgi-bin/") else path
 
 
@@ -329,7 +373,13 @@ async def token(
     async with sessions() as session, session.begin():
         await seed_demo(session, now=clock.now())
     await wechat.say("hello", fan=FAN)
-    access_token = await get_token(client, config)
+    access_token = Token(await get_token(client, config))
+    access_token.miniprogram = await miniprogram_token(client, config)
+    # FAN opened the mini program and allowed one order message; its openid there is fixed.
+    await wx_login(client, FAN)
+    await allow(client, ORDER_TEMPLATE, FAN)
+    async with sessions() as session, session.begin():
+        await session.exec(update(MiniProgramUser).values(openid=MINI_FAN))
     for path, body in [
         ("/cgi-bin/menu/create", MENU),
         ("/cgi-bin/menu/addconditional", CONDITIONAL),
@@ -352,11 +402,13 @@ async def send(
     response = await client.request(
         method, url(template, token), data=body, headers=headers(config)
     )
+    if response.content_type == "image/png":  # a mini-program code
+        return response.status, "<PNG>"
     return response.status, await response.text()
 
 
 def assert_refused(template: str, status: int, text: str) -> None:
-    if template.startswith("/cgi-bin/"):
+    if template.startswith(("/cgi-bin/", "/wxa/")):
         # The emulated API answers errors as the platform does: HTTP 200 and an errcode.
         assert status == 200, (status, text)
         answer = json.loads(text)

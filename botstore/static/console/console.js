@@ -398,6 +398,148 @@
     }
   }
 
+  // --- the mini program ----------------------------------------------------------------------------
+
+  const miniPrograms = new Map(); // openid -> {pages, shown (latest message id)}
+
+  function miniProgramOf(openid) {
+    const phone = state.phones.get(openid);
+    return phone && phone.querySelector(".mp");
+  }
+
+  /** The web page a mini-program page shows, with the id the scene carries (its first number). */
+  function pageUrl(openid, path, scene) {
+    const info = (miniPrograms.get(openid)?.pages || []).find((page) => page.path === path);
+    if (!info) return null;
+    const id = (String(scene || "").match(/\d+/) || [])[0];
+    return info.url.includes("{id}") ? (id ? info.url.replace("{id}", id) : info.fallback) : info.url;
+  }
+
+  function renderMiniMessages(openid, messages) {
+    const known = miniPrograms.get(openid);
+    const newest = messages.length ? messages[0].id : 0;
+    if (known.shown === newest) return;
+    known.shown = newest;
+    miniProgramOf(openid).querySelector(".mp-messages").replaceChildren(...messages.map((message) =>
+      el("li", { "data-testid": "mp-message" },
+        el("div", { class: "title" }, message.title),
+        message.lines.map((line) => el("div", {}, `${line.name}: ${line.value}`)),
+        el("div", { class: "meta" }, `${message.sent_at.slice(0, 16).replace("T", " ")}${message.page ? ` · opens ${message.page}` : ""}`))));
+  }
+
+  function renderTemplates(openid, templates, left) {
+    const list = miniProgramOf(openid).querySelector(".mp-templates");
+    list.replaceChildren(...templates.map((template) => {
+      const allow = el("button", { type: "button", "data-testid": "mp-allow", "data-template": template.id }, "Allow");
+      allow.addEventListener("click", () => allowTemplate(openid, template.id));
+      return el("li", { "data-testid": "mp-template" },
+        el("span", {}, template.title, el("small", { "data-testid": "mp-grants" }, ` (${left[template.id] || 0} left)`)), allow);
+    }));
+  }
+
+  async function refreshMiniProgram(openid, { full } = { full: false }) {
+    const mp = miniProgramOf(openid);
+    if (!mp) return;
+    try {
+      const found = await api(`/console/api/miniprogram/state?fan=${encodeURIComponent(openid)}`);
+      const known = miniPrograms.get(openid) || { pages: [], shown: null };
+      miniPrograms.set(openid, { ...known, pages: found.pages });
+      if (full || !known.pages.length) {
+        const select = mp.querySelector(".mp-page");
+        const current = select.value;
+        select.replaceChildren(...found.pages.map((page) => el("option", { value: page.path }, page.path)));
+        if (current) select.value = current;
+        mp.querySelector(".mp-ids").textContent = `openid ${found.openid} · unionid ${found.unionid}`;
+        renderTemplates(openid, found.templates, found.grants_left);
+      }
+      renderMiniMessages(openid, found.messages);
+    } catch (error) {
+      notice(`mini program: ${error.message}`);
+    }
+  }
+
+  function openMiniPage(openid, path, scene) {
+    const phone = state.phones.get(openid);
+    const url = pageUrl(openid, path, scene);
+    if (!url) {
+      notice(`the mini program has no page ${path}`);
+      return;
+    }
+    const mp = miniProgramOf(openid);
+    mp.querySelector(".mp-page").value = path;
+    mp.querySelector(".mp-scene").value = scene || "";
+    mp.querySelector(".mp-frame").src = url;
+    phone.dataset.mpPage = path;
+    phone.dataset.mpScene = scene || "";
+  }
+
+  async function showMiniProgram(openid, shown) {
+    const phone = state.phones.get(openid);
+    phone.classList.toggle("in-mp", shown);
+    miniProgramOf(openid).hidden = !shown;
+    if (!shown) return;
+    await refreshMiniProgram(openid, { full: true });
+    if (!phone.dataset.mpPage) openMiniPage(openid, "pages/index/index", "");
+  }
+
+  async function allowTemplate(openid, templateId) {
+    notice("");
+    try {
+      await api("/console/api/miniprogram/subscribe", { fan: openid, template_id: templateId });
+    } catch (error) {
+      notice(error.message);
+    }
+    await refreshMiniProgram(openid, { full: true });
+  }
+
+  async function miniLogin(openid) {
+    notice("");
+    try {
+      const login = await api("/console/api/miniprogram/login", { fan: openid });
+      miniProgramOf(openid).querySelector(".mp-code").textContent = `code ${login.code} (once, 5 minutes)`;
+      miniProgramOf(openid).querySelector(".mp-ids").textContent = `openid ${login.openid} · unionid ${login.unionid}`;
+    } catch (error) {
+      notice(error.message);
+    }
+  }
+
+  /** What scanning a mini-program code does: its link names the page and the scene. */
+  function scanLink(openid, raw) {
+    let link;
+    try {
+      link = new URL(raw, location.href);
+    } catch {
+      notice("not a mini-program code's link");
+      return;
+    }
+    const path = link.searchParams.get("page") || link.searchParams.get("miniprogram");
+    if (!path) {
+      notice("not a mini-program code's link");
+      return;
+    }
+    openMiniPage(openid, path, link.searchParams.get("scene") || "");
+  }
+
+  function setupMiniProgram(phone, openid) {
+    const mp = phone.querySelector(".mp");
+    phone.querySelector(".mp-toggle").addEventListener("click", () =>
+      showMiniProgram(openid, !phone.classList.contains("in-mp")));
+    mp.querySelector(".mp-bar").addEventListener("submit", (event) => {
+      event.preventDefault();
+      openMiniPage(openid, mp.querySelector(".mp-page").value, mp.querySelector(".mp-scene").value.trim());
+    });
+    mp.querySelector(".mp-login").addEventListener("click", () => miniLogin(openid));
+    mp.querySelector(".mp-scan-box").addEventListener("submit", (event) => {
+      event.preventDefault();
+      scanLink(openid, mp.querySelector(".mp-scan-link").value.trim());
+    });
+    // New subscribe messages show up while the mini program is open.
+    const timer = setInterval(() => {
+      if (!state.phones.has(openid)) clearInterval(timer);
+      else if (phone.classList.contains("in-mp")) refreshMiniProgram(openid);
+    }, 2000);
+  }
+
   // --- fans, phones and tabs ------------------------------------------------------------------
 
   function renderScenes(phone) {
@@ -465,6 +607,7 @@
     });
     renderScenes(phone);
     renderMenu(phone, openid);
+    setupMiniProgram(phone, openid);
     document.getElementById("phones").append(phone);
     state.phones.set(openid, phone);
     connect(openid);
@@ -616,6 +759,16 @@
       notice(`could not load the console state: ${error.message}`);
     }
     for (const fan of prefs.fans || []) addFan(fan);
+    // A scanned mini-program code lands here (/wxa/open redirects): its page, in the active phone.
+    const scanned = new URLSearchParams(location.search);
+    if (scanned.has("miniprogram")) {
+      if (state.active) {
+        await showMiniProgram(state.active, true);
+        openMiniPage(state.active, scanned.get("miniprogram"), scanned.get("scene") || "");
+      } else {
+        notice("add a fan, then scan the code again: the mini program opens for a fan");
+      }
+    }
     document.body.dataset.ready = "true";
   }
 
