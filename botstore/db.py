@@ -93,9 +93,10 @@ def is_memory(url: str) -> bool:
 
 def _serialize_sqlite_transactions(engine: AsyncEngine) -> None:
     # pysqlite's deferred BEGIN lets two transactions read, then deadlock upgrading to write
-    # (SQLITE_BUSY). BEGIN IMMEDIATE queues writers in SQLite's busy handler instead, and makes
-    # a duplicate message wait for the first copy's commit. The recipe is SQLAlchemy's own
-    # ("Serializable isolation / Savepoints / Transactional DDL" in the SQLite dialect docs).
+    # (SQLITE_BUSY). BEGIN IMMEDIATE makes writers wait for the lock up front instead (see
+    # _InlineConnection), and a duplicate message wait for the first copy's commit. The recipe
+    # is SQLAlchemy's own ("Serializable isolation / Savepoints / Transactional DDL" in the
+    # SQLite dialect docs).
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None

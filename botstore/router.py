@@ -2,6 +2,7 @@
 in one transaction and handled in the next. Knows no HTTP."""
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import re
@@ -329,9 +330,18 @@ class Dispatcher:
     conversations: dict[str, ConversationFn] = field(init=False)
     areas: list[tuple[str, list[Command]]] = field(init=False)
     engine: AsyncEngine = field(init=False)  # the sessions' own, for Core transactions
+    # SQLite: messages take the one connection in arrival order (see __post_init__).
+    _turns: asyncio.Lock | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.engine = self.sessions.kw["bind"]
+        if self.engine.dialect.name == "sqlite":
+            # The pool's queue is not fair: a connection given back goes to whoever asks next,
+            # and a new message, whose statements now run without yielding, often asks before
+            # the waiter that was woken runs; that waiter queues again at the back. Under
+            # steady load a few messages starved for the whole run. asyncio.Lock is fair: a
+            # newcomer queues behind every waiter.
+            self._turns = asyncio.Lock()
         self.routers = list(self.routers)
         self.commands, self.events, self.conversations, self.areas = {}, {}, {}, []
         for router in self.routers:
@@ -355,7 +365,7 @@ class Dispatcher:
         it and stores the reply with the key. Both on one connection, taken from the pool once.
         """
         key = message.dedup_key
-        async with self.engine.connect() as connection:
+        async with self._turns or contextlib.nullcontext(), self.engine.connect() as connection:
             await self._retrying(
                 key, lambda: self._accept(connection, message, key, encrypted=encrypted, now=now)
             )
