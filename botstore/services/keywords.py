@@ -44,8 +44,10 @@ def _compiled(pattern: str) -> regex.Pattern[str]:
     return regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
 
 
-def matches(rule: "KeywordRule | Rule", text: str) -> bool:
-    folded = text.strip().casefold()
+def matches(rule: "KeywordRule | Rule", text: str, folded: str | None = None) -> bool:
+    """Whether `rule` matches `text` (`folded`: text.strip().casefold(), if at hand)."""
+    if folded is None:
+        folded = text.strip().casefold()
     if rule.match_type == MatchType.EXACT:
         return folded == rule.pattern.strip().casefold()
     if rule.match_type == MatchType.CONTAINS:
@@ -164,7 +166,9 @@ def _drop_changed_flag(session: Session) -> None:
 
 async def match(session: AsyncSession, text: str) -> Rule | None:
     """The first enabled rule that matches `text`, or None."""
-    return next((rule for rule in await rule_cache.enabled(session) if matches(rule, text)), None)
+    rules = await rule_cache.enabled(session)
+    folded = text.strip().casefold()  # once, not once per rule
+    return next((rule for rule in rules if matches(rule, text, folded)), None)
 
 
 def _probes(pattern: str) -> list[str]:
