@@ -30,7 +30,7 @@ log = logging.getLogger("botstore")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m botstore", description=__doc__)
+    parser = argparse.ArgumentParser(prog="botstore", description=__doc__)
     parser.add_argument("--config", help="config file (default: config.toml, or $BOTSTORE_CONFIG)")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -203,14 +203,27 @@ def serve(config: Config, *, access_log: bool = False) -> int:
     if config.database.seed_demo and asyncio.run(_seed(config)):
         log.info("demo data loaded")
     workers = config.server.workers
+    origin = f"http://{_url_host(config.server.host)}:{config.server.port}"
     print(
-        f"botstore: webhook on http://{config.server.host}:{config.server.port}{config.wechat.path}"
-        + (f" ({workers} workers)" if workers > 1 else "")
+        f"botstore: webhook on {origin}{config.wechat.path}"
+        + (f" ({workers} workers)" if workers > 1 else ""),
+        f"          console   {origin}/console",
+        f"          admin     {origin}/admin (token: admin.token)",
+        sep="\n",
+        flush=True,
     )
     if workers == 1:
         _serve_one(config, access_log=access_log)
         return 0
     return _serve_workers(config, access_log=access_log)
+
+
+def _url_host(host: str) -> str:
+    """The host as a URL writes it: an IPv6 address in brackets, a wildcard as loopback (the
+    console answers loopback names only)."""
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def _serve_one(config: Config, *, access_log: bool, worker_of: int | None = None) -> None:

@@ -3,7 +3,6 @@
 import json
 import sqlite3
 from functools import partial
-from pathlib import Path
 from threading import Thread
 from typing import Any
 
@@ -17,7 +16,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-ROOT = Path(__file__).resolve().parent.parent
+from botstore.paths import ALEMBIC_INI, MIGRATIONS
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Compiled statements kept per engine (SQLAlchemy's default is 500) and prepared statements per
 # SQLite connection (pysqlite's default is 128). The defaults made a served process grow from
@@ -193,8 +193,8 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def alembic_config() -> AlembicConfig:
-    config = AlembicConfig(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config = AlembicConfig(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
