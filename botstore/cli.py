@@ -1,4 +1,10 @@
-"""`python -m botstore serve | migrate | seed | send | chat | replay | clock | secrets`."""
+"""`botstore serve | migrate | seed | send | chat | replay | clock | secrets` (or `python -m
+botstore ...`).
+
+send, chat and replay exit 0 when every reply arrived (and matched, for replay); 1 on
+platform-rule warnings under --strict, or when a replayed reply differs; 2 on bad arguments,
+config or transcript file; 3 when the bot could not be reached, did not answer in time,
+answered an HTTP error or a reply WeChat would refuse."""
 
 import argparse
 import asyncio
@@ -30,8 +36,16 @@ log = logging.getLogger("botstore")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="botstore", description=__doc__)
-    parser.add_argument("--config", help="config file (default: config.toml, or $BOTSTORE_CONFIG)")
+    parser = argparse.ArgumentParser(
+        prog="botstore", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--config",
+        help="config file (default: $BOTSTORE_CONFIG, else the config.toml botstore ships)",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="log the scheduler's routine INFO lines too"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="migrate, seed demo data and serve the webhook")
@@ -58,12 +72,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     send.add_argument("text", nargs="?", help="the fan's text (omit with --event)")
     send.add_argument("--url", help="webhook URL (default: this config's server and path)")
-    send.add_argument("--fan", default="o_botstore_cli_fan_000000000", help="the fan's openid")
+    send.add_argument(
+        "--fan", "--openid", default="o_botstore_cli_fan_000000000", help="the fan's openid"
+    )
     send.add_argument("--aes", action="store_true", help="encrypt the message (safe mode)")
     send.add_argument("--event", help="send this event instead of text, e.g. subscribe, CLICK")
     send.add_argument("--key", default="", help="the event's EventKey")
     send.add_argument("--raw", action="store_true", help="print the raw reply XML too")
     _emulator_switches(send)
+    _strict_switch(send)
     send.add_argument(
         "--diagnostics",
         action="store_true",
@@ -72,9 +89,12 @@ def _parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="chat with a webhook in the terminal, as a fan")
     chat.add_argument("--url", help="webhook URL (default: this config's server and path)")
-    chat.add_argument("--openid", default="o_botstore_terminal_fan_0001", help="the fan's openid")
+    chat.add_argument(
+        "--openid", "--fan", default="o_botstore_terminal_fan_0001", help="the fan's openid"
+    )
     chat.add_argument("--aes", action="store_true", help="encrypt messages (safe mode)")
     _emulator_switches(chat)
+    _strict_switch(chat)
 
     replay = commands.add_parser(
         "replay", help="replay a saved transcript against a live bot, diff the replies"
@@ -82,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("file", help="a transcript saved by the console or chat's /save")
     replay.add_argument("--url", help="webhook URL (default: this config's server and path)")
     replay.add_argument("--aes", action="store_true", help="encrypt every turn (safe mode)")
+    _strict_switch(replay)
 
     clock = commands.add_parser("clock", help="the emulated clock, in the configured database")
     clock_commands = clock.add_subparsers(dest="clock_command", required=True)
@@ -110,6 +131,18 @@ def _emulator_switches(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _strict_switch(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 on platform-rule warnings (default: 0)"
+    )
+
+
+def configure_logging(*, verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    # APScheduler logs each run of the every-10-s jobs at INFO: noise, unless asked for.
+    logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "secrets":
@@ -136,9 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"botstore: bad config: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    configure_logging(verbose=args.verbose)
     if args.command == "serve":
-        return serve(config, access_log=args.access_log)
+        return serve(config, access_log=args.access_log, verbose=args.verbose)
     if args.command == "migrate":
         asyncio.run(_migrate(config, args.revision))
         print(f"migrated {config.database.url} to {args.revision}")
@@ -159,8 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 config.wechat,
                 fan=args.openid,
                 encrypt=args.aes,
+                stdin=sys.stdin,
                 retries=args.retries,
                 reply_timeout=args.reply_timeout,
+                strict=args.strict,
             )
         )
     if args.command == "replay":
@@ -198,7 +233,7 @@ async def freeze_startup_heap(_app: object = None) -> None:
     gc.freeze()
 
 
-def serve(config: Config, *, access_log: bool = False) -> int:
+def serve(config: Config, *, access_log: bool = False, verbose: bool = False) -> int:
     asyncio.run(_migrate(config))
     if config.database.seed_demo and asyncio.run(_seed(config)):
         log.info("demo data loaded")
@@ -215,7 +250,7 @@ def serve(config: Config, *, access_log: bool = False) -> int:
     if workers == 1:
         _serve_one(config, access_log=access_log)
         return 0
-    return _serve_workers(config, access_log=access_log)
+    return _serve_workers(config, access_log=access_log, verbose=verbose)
 
 
 def _url_host(host: str) -> str:
@@ -244,8 +279,8 @@ def _serve_one(config: Config, *, access_log: bool, worker_of: int | None = None
     )
 
 
-def _worker(config: Config, access_log: bool, parent: int) -> None:
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # a spawned process has none
+def _worker(config: Config, access_log: bool, parent: int, verbose: bool) -> None:
+    configure_logging(verbose=verbose)  # a spawned process has none
     _serve_one(config, access_log=access_log, worker_of=parent)
 
 
@@ -267,7 +302,7 @@ def _exit_with_parent(parent: int) -> Callable[[web.Application], AsyncIterator[
     return context
 
 
-def _serve_workers(config: Config, *, access_log: bool) -> int:
+def _serve_workers(config: Config, *, access_log: bool, verbose: bool = False) -> int:
     """`server.workers` processes on one port: SO_REUSEPORT lets the kernel spread connections
     over them. The database keeps them consistent (dedup keys, row locks) and elects one
     scheduler (an advisory lock). One worker exiting stops them all: whatever supervises
@@ -275,7 +310,9 @@ def _serve_workers(config: Config, *, access_log: bool) -> int:
     context = multiprocessing.get_context("spawn")  # no half-copied event loop or engine
     workers = [
         context.Process(
-            target=_worker, args=(config, access_log, os.getpid()), name=f"botstore-worker-{n}"
+            target=_worker,
+            args=(config, access_log, os.getpid(), verbose),
+            name=f"botstore-worker-{n}",
         )
         for n in range(1, config.server.workers + 1)
     ]
@@ -313,12 +350,12 @@ def _serve_workers(config: Config, *, access_log: bool) -> int:
 
 
 async def _send(config: Config, args: argparse.Namespace) -> int:
-    from botstore.console.client import Emulator, EmulatorError
+    from botstore.console.client import Emulator, EmulatorError, ExitCode
 
     url = args.url or f"http://{config.server.host}:{config.server.port}{config.wechat.path}"
     if not args.event and not args.text:
         print("botstore send: give the text to send, or --event", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     async with Emulator.for_url(
         url,
         config.wechat,
@@ -333,7 +370,7 @@ async def _send(config: Config, args: argparse.Namespace) -> int:
                 exchange = await emulator.say(args.text, fan=args.fan)
         except EmulatorError as error:
             print(f"botstore send: {error}", file=sys.stderr)
-            return 1
+            return ExitCode.BOT_ERROR
     if args.raw:
         print(exchange.reply_xml or exchange.body)
     print(exchange.describe())
@@ -347,28 +384,31 @@ async def _send(config: Config, args: argparse.Namespace) -> int:
     # Lint goes to stderr: stdout stays the reply, for scripts.
     for warning in exchange.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return 0
+    return exchange.verdict(strict=args.strict)
 
 
 async def _replay(config: Config, args: argparse.Namespace) -> int:
-    from botstore.console.client import Emulator, EmulatorError
+    from botstore.console.client import Emulator, EmulatorError, ExitCode
     from botstore.console.transcript import Transcript, TranscriptError, replay, report
 
     try:
         transcript = Transcript.load(args.file)
     except TranscriptError as error:
         print(f"botstore replay: {error}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     url = args.url or f"http://{config.server.host}:{config.server.port}{config.wechat.path}"
     async with Emulator.for_url(url, config.wechat) as emulator:
         try:
             results = await replay(transcript, emulator, aes=True if args.aes else None)
         except EmulatorError as error:
             print(f"botstore replay: {error}", file=sys.stderr)
-            return 1
+            return ExitCode.BOT_ERROR
     text, same = report(results)
     print(text)
-    return 0 if same else 1
+    if any(result.failure is not None for result in results):
+        return ExitCode.BOT_ERROR
+    warned = any(result.actual.get("warnings") for result in results)
+    return ExitCode.FAILED if not same or (args.strict and warned) else ExitCode.OK
 
 
 def _parse_delta(text: str) -> timedelta | None:

@@ -190,6 +190,7 @@ class TurnResult:
     turn: Mapping[str, Any]
     actual: Mapping[str, Any]
     diff: list[str]
+    failure: str | None = None  # the replayed exchange's, when the fan got no reply
 
     @property
     def same(self) -> bool:
@@ -216,7 +217,8 @@ async def replay(
         if request.get("MsgType") != "event":
             fields["MsgId"] = emulator.next_msg_id()
         encrypt = aes if aes is not None else bool(turn.get("aes", transcript.aes))
-        actual = turn_json(await emulator.post(fields, encrypt=encrypt))
+        exchange = await emulator.post(fields, encrypt=encrypt)
+        actual = turn_json(exchange)
         diff = list(
             difflib.unified_diff(
                 comparable(turn),
@@ -226,7 +228,7 @@ async def replay(
                 lineterm="",
             )
         )
-        results.append(TurnResult(number, turn, actual, diff))
+        results.append(TurnResult(number, turn, actual, diff, exchange.failure))
     return results
 
 
@@ -236,6 +238,8 @@ def report(results: list[TurnResult]) -> tuple[str, bool]:
     for result in results:
         mark = "ok  " if result.same else "DIFF"
         lines.append(f"{mark} turn {result.number}: {describe_request(result.turn)}")
+        if result.failure is not None:
+            lines.append(f"     the bot failed: {result.failure}")
         lines += [f"     {line}" for line in result.diff]
         lines += [f"     warning: {w}" for w in result.actual.get("warnings", [])]
     differ = sum(not result.same for result in results)
