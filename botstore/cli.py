@@ -16,8 +16,10 @@ import os
 import re
 import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from aiohttp import web
 
@@ -55,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         help="server processes sharing the port (PostgreSQL only; default server.workers, 1)",
+    )
+    serve.add_argument(
+        "--database",
+        metavar="URL|PATH|:memory:",
+        help="the database (default database.url): a URL, a SQLite file, or :memory: for a "
+        "fresh one each run, migrated and seeded, deleted on exit",
     )
     serve.add_argument(
         "--access-log",
@@ -102,6 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("file", help="a transcript saved by the console or chat's /save")
     replay.add_argument("--url", help="webhook URL (default: this config's server and path)")
     replay.add_argument("--aes", action="store_true", help="encrypt every turn (safe mode)")
+    replay.add_argument(
+        "--fresh-fans",
+        action="store_true",
+        help="play each recorded fan with a new openid (the same one throughout this run)",
+    )
     _strict_switch(replay)
 
     clock = commands.add_parser("clock", help="the emulated clock, in the configured database")
@@ -149,8 +162,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, value in fresh_secrets().items():
             print(f"{name}={value}")
         return 0
+    throwaway = None
     try:
         config = load_config(args.config)
+        if args.command == "serve" and args.database:
+            if args.database == ":memory:":
+                # A file in a directory of its own, not SQLite's :memory:: serve migrates,
+                # seeds and serves through separate engines, and each would see an empty one.
+                throwaway = tempfile.TemporaryDirectory(prefix="botstore-")
+                url = f"sqlite+aiosqlite:///{throwaway.name}/botstore.db"
+            elif "://" in args.database:
+                url = args.database
+            else:
+                url = f"sqlite+aiosqlite:///{Path(args.database).resolve()}"
+            config = config.replace(database={"url": url})
         if args.command == "serve" and (args.host or args.port or args.workers is not None):
             config = config.replace(
                 server={
@@ -171,7 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(verbose=args.verbose)
     if args.command == "serve":
-        return serve(config, access_log=args.access_log, verbose=args.verbose)
+        if throwaway is None:
+            return serve(config, access_log=args.access_log, verbose=args.verbose)
+        with throwaway:
+            print(f"botstore: a fresh database in {throwaway.name}, deleted on exit", flush=True)
+            return serve(config, access_log=args.access_log, verbose=args.verbose)
     if args.command == "migrate":
         asyncio.run(_migrate(config, args.revision))
         print(f"migrated {config.database.url} to {args.revision}")
@@ -389,7 +418,13 @@ async def _send(config: Config, args: argparse.Namespace) -> int:
 
 async def _replay(config: Config, args: argparse.Namespace) -> int:
     from botstore.console.client import Emulator, EmulatorError, ExitCode
-    from botstore.console.transcript import Transcript, TranscriptError, replay, report
+    from botstore.console.transcript import (
+        FreshFans,
+        Transcript,
+        TranscriptError,
+        replay,
+        report,
+    )
 
     try:
         transcript = Transcript.load(args.file)
@@ -399,11 +434,13 @@ async def _replay(config: Config, args: argparse.Namespace) -> int:
     url = args.url or f"http://{config.server.host}:{config.server.port}{config.wechat.path}"
     async with Emulator.for_url(url, config.wechat) as emulator:
         try:
-            results = await replay(transcript, emulator, aes=True if args.aes else None)
+            fresh = FreshFans() if args.fresh_fans else None
+            aes = True if args.aes else None
+            results = await replay(transcript, emulator, aes=aes, fresh_fans=fresh)
         except EmulatorError as error:
             print(f"botstore replay: {error}", file=sys.stderr)
             return ExitCode.BOT_ERROR
-    text, same = report(results)
+    text, same = report(results, fresh)
     print(text)
     if any(result.failure is not None for result in results):
         return ExitCode.BOT_ERROR

@@ -242,3 +242,25 @@ def test_serve_names_its_urls_and_quiets_the_scheduler_unless_verbose(
         "          admin     http://127.0.0.1:8123/admin (token: admin.token)",
     ]
     assert logging.getLevelName(scheduler_log.level) == level
+
+
+def test_serve_database_memory_starts_each_run_from_the_seeded_state(tmp_path: Path) -> None:
+    from tests.live import LiveServer
+
+    server = LiveServer(tmp_path, flags=["--database", ":memory:"])
+    scratch = []
+    for _ in range(2):
+        server.start()
+        try:
+            assert send(server.env, "--fan", "o_mem", "topup 5").stdout == (
+                "Topped up ¥5.00. Balance: ¥5.00\n"
+            )
+            assert send(server.env, "--fan", "o_mem", "about").stdout.startswith("[news]")
+        finally:
+            server.stop()
+        started = server.log_path.read_text().splitlines()
+        line = [line for line in started if line.startswith("botstore: a fresh database in ")][-1]
+        scratch.append(Path(line.split(" in ", 1)[1].split(",")[0]))
+    assert scratch[0] != scratch[1]
+    assert not any(path.exists() for path in scratch)
+    assert not (tmp_path / "live.db").exists()  # database.url was not used

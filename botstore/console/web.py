@@ -569,7 +569,7 @@ async def _fans(request: web.Request) -> list[dict[str, Any]]:
             await session.exec(select(Fan).order_by(col(Fan.last_seen_at).desc()).limit(50))
         ).all()
     return [
-        {"openid": fan.openid, "nickname": fan.nickname, "subscribed": fan.subscribed}
+        {"openid": fan.openid, "nickname": fan.nickname, "subscribed": fans.is_following(fan)}
         for fan in rows
     ]
 
@@ -589,7 +589,7 @@ async def create_fan(request: web.Request) -> web.Response:
             fan.nickname = nickname
             session.add(fan)
         result = {"openid": fan.openid, "nickname": nickname or fan.nickname}
-        result["subscribed"] = fan.subscribed
+        result["subscribed"] = fans.is_following(fan)
     return web.json_response(result)
 
 

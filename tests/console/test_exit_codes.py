@@ -195,3 +195,20 @@ async def test_replay_exits_2_on_a_bad_file_and_3_when_it_cannot_connect(
     gone = f"http://127.0.0.1:{free_port()}/wechat"
     assert await run("replay", str(good), "--url", gone) == ExitCode.BOT_ERROR
     assert capsys.readouterr().err.startswith("botstore replay: could not reach")
+
+
+async def test_fresh_fans_named_in_replies_compare_as_the_recorded_fan(
+    url: str, canned: CannedBot, tmp_path: Path, capsys
+) -> None:
+    openid = "o_lint_fan_0000000000000000000"
+
+    def greet(request: web.Request, xml: str) -> web.Response:
+        fan = xml.split("<FromUserName><![CDATA[")[1].split("]]>")[0]
+        return web.Response(text=text_xml(f"hello {fan}", to=fan))
+
+    canned.answer = greet
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(transcript(f"hello {openid}")))
+    assert await run("replay", str(path), "--url", url, "--fresh-fans") == ExitCode.OK
+    out = capsys.readouterr().out
+    assert out.startswith(f"fan {openid} played by o_") and "all replies match" in out
