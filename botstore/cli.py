@@ -1,10 +1,11 @@
-"""`botstore serve | migrate | seed | send | chat | replay | clock | secrets` (or `python -m
-botstore ...`).
+"""`botstore serve | migrate | seed | send | chat | replay | load | clock | secrets` (or `python
+-m botstore ...`).
 
 send, chat and replay exit 0 when every reply arrived (and matched, for replay); 1 on
 platform-rule warnings under --strict, or when a replayed reply differs; 2 on bad arguments,
 config or transcript file; 3 when the bot could not be reached, did not answer in time,
-answered an HTTP error or a reply WeChat would refuse."""
+answered an HTTP error or a reply WeChat would refuse. load exits 0 within its --max-* limits,
+1 past one, 2 on bad settings or mix file, 3 when no message reached the bot."""
 
 import argparse
 import asyncio
@@ -116,6 +117,27 @@ def _parser() -> argparse.ArgumentParser:
         help="play each recorded fan with a new openid (the same one throughout this run)",
     )
     _strict_switch(replay)
+
+    load = commands.add_parser(
+        "load", help="drive a bot as WeChat does at a given rate; latency, timeouts and lint"
+    )
+    load.add_argument("--url", help="webhook URL (default: this config's server and path)")
+    load.add_argument("--aes", action="store_true", help="encrypt every message (safe mode)")
+    load.add_argument("--rate", type=float, required=True, help="messages per second")
+    load.add_argument("--duration", type=float, required=True, help="seconds to send for")
+    load.add_argument(
+        "--mix", help="messages to send, one per line in chat's syntax (default: help)"
+    )
+    load.add_argument("--fans", type=int, default=100, help="fresh fans sending (default 100)")
+    load.add_argument(
+        "--reply-timeout", type=float, default=5.0, help="seconds WeChat waits per try"
+    )
+    load.add_argument("--max-p99-ms", type=float, help="fail past this p99 latency")
+    load.add_argument("--max-timeouts", type=int, help="fail past this many timed-out messages")
+    load.add_argument("--max-errors", type=int, help="fail past this many errors (HTTP, XML...)")
+    load.add_argument(
+        "--max-warnings", type=int, help="fail past this many replies with lint warnings"
+    )
 
     clock = commands.add_parser("clock", help="the emulated clock, in the configured database")
     clock_commands = clock.add_subparsers(dest="clock_command", required=True)
@@ -229,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.command == "replay":
         return asyncio.run(_replay(config, args))
+    if args.command == "load":
+        return asyncio.run(_load(config, args))
     if args.command == "clock":
         return asyncio.run(_clock(config, args))
     raise AssertionError(args.command)
@@ -446,6 +470,43 @@ async def _replay(config: Config, args: argparse.Namespace) -> int:
         return ExitCode.BOT_ERROR
     warned = any(result.actual.get("warnings") for result in results)
     return ExitCode.FAILED if not same or (args.strict and warned) else ExitCode.OK
+
+
+async def _load(config: Config, args: argparse.Namespace) -> int:
+    from botstore.console.client import ExitCode
+    from botstore.console.load import (
+        Limits,
+        LoadError,
+        check_settings,
+        load_command,
+        load_mix,
+        read_mix,
+    )
+
+    try:
+        check_settings(args.rate, args.duration, args.fans)
+        mix = load_mix(args.mix) if args.mix else read_mix("help")
+    except LoadError as error:
+        print(f"botstore load: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    url = args.url or f"http://{config.server.host}:{config.server.port}{config.wechat.path}"
+    limits = Limits(
+        p99_ms=args.max_p99_ms,
+        timeouts=args.max_timeouts,
+        errors=args.max_errors,
+        warnings=args.max_warnings,
+    )
+    return await load_command(
+        url,
+        config.wechat,
+        mix=mix,
+        rate=args.rate,
+        duration=args.duration,
+        fans=args.fans,
+        aes=args.aes,
+        reply_timeout=args.reply_timeout,
+        limits=limits,
+    )
 
 
 def _parse_delta(text: str) -> timedelta | None:

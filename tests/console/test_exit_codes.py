@@ -13,29 +13,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from botstore import cli
 from botstore.console.client import ExitCode
-from tests.console.conftest import ACCOUNT, CannedBot, news_xml, text_xml
+from tests.console.conftest import CannedBot, news_xml, run, text_xml
 from tests.live import free_port
-
-
-@pytest.fixture
-async def url(aiohttp_server: Any, canned: CannedBot, monkeypatch: pytest.MonkeyPatch) -> str:
-    for name, value in (
-        ("TOKEN", ACCOUNT.token),
-        ("APP_ID", ACCOUNT.app_id),
-        ("ENCODING_AES_KEY", ACCOUNT.encoding_aes_key),
-        ("ACCOUNT_ID", ACCOUNT.account_id),
-    ):
-        monkeypatch.setenv(f"BOTSTORE_WECHAT_{name}", value)
-    app = web.Application()
-    app.router.add_post("/wechat", canned.handle)
-    server = await aiohttp_server(app)
-    return str(server.make_url("/wechat"))
-
-
-async def run(*argv: str) -> int:
-    return await asyncio.to_thread(cli.main, list(argv))
 
 
 def answer_text(canned: CannedBot, content: str = "hi") -> None:
