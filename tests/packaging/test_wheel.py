@@ -1,7 +1,8 @@
 """botstore as another project installs it: the wheel `python -m build` makes, installed into a
-fresh venv outside the repository, then `botstore serve`, `botstore send` and the pytest plugin
-run from it. Needs the network (the build's setuptools and the dependencies come from the index),
-as `pip install botstore` does; ~1 min on this machine, so it is marked heavy."""
+fresh venv outside the repository, then `botstore serve`, `send`, `chat` and `replay --fresh-fans`
+run from it, and README's pytest-plugin example (its pytest.ini, conftest.py and tests, verbatim)
+passes against a wechatpy bot. Needs the network (the build's setuptools and the dependencies
+come from the index), as `pip install botstore` does; ~1-2 min here, so it is marked heavy."""
 
 import os
 import shutil
@@ -56,7 +57,17 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.create(where, with_pip=True)
     bin_dir = where / "bin"
     subprocess.run(
-        [bin_dir / "python", "-m", "pip", "install", "--quiet", wheel, "pytest-asyncio"],
+        # pytest-asyncio for the plugin, wechatpy for README's example bot.
+        [
+            bin_dir / "python",
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            wheel,
+            "pytest-asyncio",
+            "wechatpy",
+        ],
         check=True,
         capture_output=True,
         env=_clean_env(),
@@ -174,3 +185,61 @@ def test_the_pytest_plugin_runs_from_the_installed_wheel(
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "2 passed" in run.stdout and "warning" not in run.stdout.lower()
+
+
+def test_a_transcript_recorded_with_chat_replays_in_ci_with_fresh_fans(
+    installed: Path, served: dict[str, str], tmp_path: Path
+) -> None:
+    script = "/subscribe\ntopup 5\nbalance\n/save conversation.json\n/quit\n"
+    chat = subprocess.run(
+        [installed / "botstore", "chat", "--fan", "o_recorded"],
+        cwd=tmp_path,
+        env=served,
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert chat.returncode == 0, chat.stdout + chat.stderr
+    assert "saved 3 turns to conversation.json" in chat.stdout
+    for _ in range(2):  # the second run meets fans as new as the first's
+        replay = subprocess.run(
+            [installed / "botstore", "replay", "conversation.json", "--fresh-fans", "--strict"],
+            cwd=tmp_path,
+            env=served,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert replay.returncode == 0, replay.stdout + replay.stderr
+        assert replay.stdout.splitlines()[-1] == "3 turns replayed: all replies match"
+
+
+def readme_plugin_example() -> dict[str, str]:
+    """README's pytest.ini, conftest.py and test_bot.py for the pytest plugin, verbatim."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Testing your own bot (pytest plugin)", 1)[1].split("\n## ", 1)[0]
+    ini = section.split("```ini\n", 1)[1].split("```", 1)[0]
+    python = section.split("```python\n", 1)[1].split("```", 1)[0]
+    conftest, test_bot = python.split("# test_bot.py\n", 1)
+    return {"pytest.ini": ini, "conftest.py": conftest, "test_bot.py": test_bot}
+
+
+def test_readmes_plugin_example_passes_against_a_wechatpy_bot(
+    installed: Path, tmp_path: Path
+) -> None:
+    files = readme_plugin_example()
+    files["pytest.ini"] += "filterwarnings = error\n"  # README's settings must not warn
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    shutil.copy(ROOT / "tests" / "plugin" / "example_bot.py", tmp_path)  # aiohttp + wechatpy
+    run = subprocess.run(
+        [installed / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "4 passed" in run.stdout and "warning" not in run.stdout.lower()
