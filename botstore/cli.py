@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
         help="the database (default database.url): a URL, a SQLite file, or :memory: for a "
         "fresh one each run, migrated and seeded, deleted on exit",
     )
+    # Also after `serve`, where people type it; SUPPRESS keeps `botstore --verbose serve` true
+    # (a subcommand's default would overwrite the main parser's value).
+    serve.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
     serve.add_argument(
         "--access-log",
         action="store_true",

@@ -215,11 +215,21 @@ def test_the_secrets_command_prints_values_that_serve_anywhere(
     assert set(again.stdout.splitlines()).isdisjoint(printed.stdout.splitlines())
 
 
-@pytest.mark.parametrize(("flags", "level"), [([], "WARNING"), (["--verbose"], "INFO")])
+PORT = ["--port", "8123"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "level"),
+    [
+        (["serve", *PORT], "WARNING"),
+        (["--verbose", "serve", *PORT], "INFO"),
+        (["serve", "--verbose", *PORT], "INFO"),
+    ],
+)
 def test_serve_names_its_urls_and_quiets_the_scheduler_unless_verbose(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    flags: list[str],
+    argv: list[str],
     level: str,
 ) -> None:
     import logging
@@ -235,7 +245,7 @@ def test_serve_names_its_urls_and_quiets_the_scheduler_unless_verbose(
     scheduler_log = logging.getLogger("apscheduler")
     monkeypatch.setattr(scheduler_log, "level", scheduler_log.level)
 
-    assert cli.main([*flags, "serve", "--port", "8123"]) == 0
+    assert cli.main(argv) == 0
     assert capsys.readouterr().out.splitlines() == [
         "botstore: webhook on http://127.0.0.1:8123/wechat",
         "          console   http://127.0.0.1:8123/console",
