@@ -1,4 +1,11 @@
-"""`python -m botstore serve | migrate | seed | send | chat | replay | clock | secrets`."""
+"""`botstore serve | migrate | seed | send | chat | replay | load | clock | secrets` (or `python
+-m botstore ...`).
+
+send, chat and replay exit 0 when every reply arrived (and matched, for replay); 1 on
+platform-rule warnings under --strict, or when a replayed reply differs; 2 on bad arguments,
+config or transcript file; 3 when the bot could not be reached, did not answer in time,
+answered an HTTP error or a reply WeChat would refuse. load exits 0 within its --max-* limits,
+1 past one, 2 on bad settings or mix file, 3 when no message reached the bot."""
 
 import argparse
 import asyncio
@@ -10,8 +17,10 @@ import os
 import re
 import signal
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from aiohttp import web
 
@@ -30,8 +39,16 @@ log = logging.getLogger("botstore")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m botstore", description=__doc__)
-    parser.add_argument("--config", help="config file (default: config.toml, or $BOTSTORE_CONFIG)")
+    parser = argparse.ArgumentParser(
+        prog="botstore", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--config",
+        help="config file (default: $BOTSTORE_CONFIG, else the config.toml botstore ships)",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="log the scheduler's routine INFO lines too"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="migrate, seed demo data and serve the webhook")
@@ -42,6 +59,15 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="server processes sharing the port (PostgreSQL only; default server.workers, 1)",
     )
+    serve.add_argument(
+        "--database",
+        metavar="URL|PATH|:memory:",
+        help="the database (default database.url): a URL, a SQLite file, or :memory: for a "
+        "fresh one each run, migrated and seeded, deleted on exit",
+    )
+    # Also after `serve`, where people type it; SUPPRESS keeps `botstore --verbose serve` true
+    # (a subcommand's default would overwrite the main parser's value).
+    serve.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
     serve.add_argument(
         "--access-log",
         action="store_true",
@@ -58,12 +84,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     send.add_argument("text", nargs="?", help="the fan's text (omit with --event)")
     send.add_argument("--url", help="webhook URL (default: this config's server and path)")
-    send.add_argument("--fan", default="o_botstore_cli_fan_000000000", help="the fan's openid")
+    send.add_argument(
+        "--fan", "--openid", default="o_botstore_cli_fan_000000000", help="the fan's openid"
+    )
     send.add_argument("--aes", action="store_true", help="encrypt the message (safe mode)")
     send.add_argument("--event", help="send this event instead of text, e.g. subscribe, CLICK")
     send.add_argument("--key", default="", help="the event's EventKey")
     send.add_argument("--raw", action="store_true", help="print the raw reply XML too")
     _emulator_switches(send)
+    _strict_switch(send)
     send.add_argument(
         "--diagnostics",
         action="store_true",
@@ -72,9 +101,12 @@ def _parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="chat with a webhook in the terminal, as a fan")
     chat.add_argument("--url", help="webhook URL (default: this config's server and path)")
-    chat.add_argument("--openid", default="o_botstore_terminal_fan_0001", help="the fan's openid")
+    chat.add_argument(
+        "--openid", "--fan", default="o_botstore_terminal_fan_0001", help="the fan's openid"
+    )
     chat.add_argument("--aes", action="store_true", help="encrypt messages (safe mode)")
     _emulator_switches(chat)
+    _strict_switch(chat)
 
     replay = commands.add_parser(
         "replay", help="replay a saved transcript against a live bot, diff the replies"
@@ -82,6 +114,33 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("file", help="a transcript saved by the console or chat's /save")
     replay.add_argument("--url", help="webhook URL (default: this config's server and path)")
     replay.add_argument("--aes", action="store_true", help="encrypt every turn (safe mode)")
+    replay.add_argument(
+        "--fresh-fans",
+        action="store_true",
+        help="play each recorded fan with a new openid (the same one throughout this run)",
+    )
+    _strict_switch(replay)
+
+    load = commands.add_parser(
+        "load", help="drive a bot as WeChat does at a given rate; latency, timeouts and lint"
+    )
+    load.add_argument("--url", help="webhook URL (default: this config's server and path)")
+    load.add_argument("--aes", action="store_true", help="encrypt every message (safe mode)")
+    load.add_argument("--rate", type=float, required=True, help="messages per second")
+    load.add_argument("--duration", type=float, required=True, help="seconds to send for")
+    load.add_argument(
+        "--mix", help="messages to send, one per line in chat's syntax (default: help)"
+    )
+    load.add_argument("--fans", type=int, default=100, help="fresh fans sending (default 100)")
+    load.add_argument(
+        "--reply-timeout", type=float, default=5.0, help="seconds WeChat waits per try"
+    )
+    load.add_argument("--max-p99-ms", type=float, help="fail past this p99 latency")
+    load.add_argument("--max-timeouts", type=int, help="fail past this many timed-out messages")
+    load.add_argument("--max-errors", type=int, help="fail past this many errors (HTTP, XML...)")
+    load.add_argument(
+        "--max-warnings", type=int, help="fail past this many replies with lint warnings"
+    )
 
     clock = commands.add_parser("clock", help="the emulated clock, in the configured database")
     clock_commands = clock.add_subparsers(dest="clock_command", required=True)
@@ -110,14 +169,38 @@ def _emulator_switches(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _strict_switch(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 on platform-rule warnings (default: 0)"
+    )
+
+
+def configure_logging(*, verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    # APScheduler logs each run of the every-10-s jobs at INFO: noise, unless asked for.
+    logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "secrets":
         for name, value in fresh_secrets().items():
             print(f"{name}={value}")
         return 0
+    throwaway = None
     try:
         config = load_config(args.config)
+        if args.command == "serve" and args.database:
+            if args.database == ":memory:":
+                # A file in a directory of its own, not SQLite's :memory:: serve migrates,
+                # seeds and serves through separate engines, and each would see an empty one.
+                throwaway = tempfile.TemporaryDirectory(prefix="botstore-")
+                url = f"sqlite+aiosqlite:///{throwaway.name}/botstore.db"
+            elif "://" in args.database:
+                url = args.database
+            else:
+                url = f"sqlite+aiosqlite:///{Path(args.database).resolve()}"
+            config = config.replace(database={"url": url})
         if args.command == "serve" and (args.host or args.port or args.workers is not None):
             config = config.replace(
                 server={
@@ -136,9 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"botstore: bad config: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    configure_logging(verbose=args.verbose)
     if args.command == "serve":
-        return serve(config, access_log=args.access_log)
+        if throwaway is None:
+            return serve(config, access_log=args.access_log, verbose=args.verbose)
+        with throwaway:
+            print(f"botstore: a fresh database in {throwaway.name}, deleted on exit", flush=True)
+            return serve(config, access_log=args.access_log, verbose=args.verbose)
     if args.command == "migrate":
         asyncio.run(_migrate(config, args.revision))
         print(f"migrated {config.database.url} to {args.revision}")
@@ -159,12 +246,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 config.wechat,
                 fan=args.openid,
                 encrypt=args.aes,
+                stdin=sys.stdin,
                 retries=args.retries,
                 reply_timeout=args.reply_timeout,
+                strict=args.strict,
             )
         )
     if args.command == "replay":
         return asyncio.run(_replay(config, args))
+    if args.command == "load":
+        return asyncio.run(_load(config, args))
     if args.command == "clock":
         return asyncio.run(_clock(config, args))
     raise AssertionError(args.command)
@@ -198,19 +289,32 @@ async def freeze_startup_heap(_app: object = None) -> None:
     gc.freeze()
 
 
-def serve(config: Config, *, access_log: bool = False) -> int:
+def serve(config: Config, *, access_log: bool = False, verbose: bool = False) -> int:
     asyncio.run(_migrate(config))
     if config.database.seed_demo and asyncio.run(_seed(config)):
         log.info("demo data loaded")
     workers = config.server.workers
+    origin = f"http://{_url_host(config.server.host)}:{config.server.port}"
     print(
-        f"botstore: webhook on http://{config.server.host}:{config.server.port}{config.wechat.path}"
-        + (f" ({workers} workers)" if workers > 1 else "")
+        f"botstore: webhook on {origin}{config.wechat.path}"
+        + (f" ({workers} workers)" if workers > 1 else ""),
+        f"          console   {origin}/console",
+        f"          admin     {origin}/admin (token: admin.token)",
+        sep="\n",
+        flush=True,
     )
     if workers == 1:
         _serve_one(config, access_log=access_log)
         return 0
-    return _serve_workers(config, access_log=access_log)
+    return _serve_workers(config, access_log=access_log, verbose=verbose)
+
+
+def _url_host(host: str) -> str:
+    """The host as a URL writes it: an IPv6 address in brackets, a wildcard as loopback (the
+    console answers loopback names only)."""
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def _serve_one(config: Config, *, access_log: bool, worker_of: int | None = None) -> None:
@@ -231,8 +335,8 @@ def _serve_one(config: Config, *, access_log: bool, worker_of: int | None = None
     )
 
 
-def _worker(config: Config, access_log: bool, parent: int) -> None:
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)  # a spawned process has none
+def _worker(config: Config, access_log: bool, parent: int, verbose: bool) -> None:
+    configure_logging(verbose=verbose)  # a spawned process has none
     _serve_one(config, access_log=access_log, worker_of=parent)
 
 
@@ -254,7 +358,7 @@ def _exit_with_parent(parent: int) -> Callable[[web.Application], AsyncIterator[
     return context
 
 
-def _serve_workers(config: Config, *, access_log: bool) -> int:
+def _serve_workers(config: Config, *, access_log: bool, verbose: bool = False) -> int:
     """`server.workers` processes on one port: SO_REUSEPORT lets the kernel spread connections
     over them. The database keeps them consistent (dedup keys, row locks) and elects one
     scheduler (an advisory lock). One worker exiting stops them all: whatever supervises
@@ -262,7 +366,9 @@ def _serve_workers(config: Config, *, access_log: bool) -> int:
     context = multiprocessing.get_context("spawn")  # no half-copied event loop or engine
     workers = [
         context.Process(
-            target=_worker, args=(config, access_log, os.getpid()), name=f"botstore-worker-{n}"
+            target=_worker,
+            args=(config, access_log, os.getpid(), verbose),
+            name=f"botstore-worker-{n}",
         )
         for n in range(1, config.server.workers + 1)
     ]
@@ -300,12 +406,12 @@ def _serve_workers(config: Config, *, access_log: bool) -> int:
 
 
 async def _send(config: Config, args: argparse.Namespace) -> int:
-    from botstore.console.client import Emulator, EmulatorError
+    from botstore.console.client import Emulator, EmulatorError, ExitCode
 
     url = args.url or f"http://{config.server.host}:{config.server.port}{config.wechat.path}"
     if not args.event and not args.text:
         print("botstore send: give the text to send, or --event", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     async with Emulator.for_url(
         url,
         config.wechat,
@@ -320,7 +426,7 @@ async def _send(config: Config, args: argparse.Namespace) -> int:
                 exchange = await emulator.say(args.text, fan=args.fan)
         except EmulatorError as error:
             print(f"botstore send: {error}", file=sys.stderr)
-            return 1
+            return ExitCode.BOT_ERROR
     if args.raw:
         print(exchange.reply_xml or exchange.body)
     print(exchange.describe())
@@ -334,28 +440,76 @@ async def _send(config: Config, args: argparse.Namespace) -> int:
     # Lint goes to stderr: stdout stays the reply, for scripts.
     for warning in exchange.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return 0
+    return exchange.verdict(strict=args.strict)
 
 
 async def _replay(config: Config, args: argparse.Namespace) -> int:
-    from botstore.console.client import Emulator, EmulatorError
-    from botstore.console.transcript import Transcript, TranscriptError, replay, report
+    from botstore.console.client import Emulator, EmulatorError, ExitCode
+    from botstore.console.transcript import (
+        FreshFans,
+        Transcript,
+        TranscriptError,
+        replay,
+        report,
+    )
 
     try:
         transcript = Transcript.load(args.file)
     except TranscriptError as error:
         print(f"botstore replay: {error}", file=sys.stderr)
-        return 2
+        return ExitCode.USAGE
     url = args.url or f"http://{config.server.host}:{config.server.port}{config.wechat.path}"
     async with Emulator.for_url(url, config.wechat) as emulator:
         try:
-            results = await replay(transcript, emulator, aes=True if args.aes else None)
+            fresh = FreshFans() if args.fresh_fans else None
+            aes = True if args.aes else None
+            results = await replay(transcript, emulator, aes=aes, fresh_fans=fresh)
         except EmulatorError as error:
             print(f"botstore replay: {error}", file=sys.stderr)
-            return 1
-    text, same = report(results)
+            return ExitCode.BOT_ERROR
+    text, same = report(results, fresh)
     print(text)
-    return 0 if same else 1
+    if any(result.failure is not None for result in results):
+        return ExitCode.BOT_ERROR
+    warned = any(result.actual.get("warnings") for result in results)
+    return ExitCode.FAILED if not same or (args.strict and warned) else ExitCode.OK
+
+
+async def _load(config: Config, args: argparse.Namespace) -> int:
+    from botstore.console.client import ExitCode
+    from botstore.console.load import (
+        Limits,
+        LoadError,
+        check_settings,
+        load_command,
+        load_mix,
+        read_mix,
+    )
+
+    try:
+        check_settings(args.rate, args.duration, args.fans)
+        mix = load_mix(args.mix) if args.mix else read_mix("help")
+    except LoadError as error:
+        print(f"botstore load: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    url = args.url or f"http://{config.server.host}:{config.server.port}{config.wechat.path}"
+    limits = Limits(
+        p99_ms=args.max_p99_ms,
+        timeouts=args.max_timeouts,
+        errors=args.max_errors,
+        warnings=args.max_warnings,
+    )
+    return await load_command(
+        url,
+        config.wechat,
+        mix=mix,
+        rate=args.rate,
+        duration=args.duration,
+        fans=args.fans,
+        aes=args.aes,
+        reply_timeout=args.reply_timeout,
+        limits=limits,
+    )
 
 
 def _parse_delta(text: str) -> timedelta | None:

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
+from botstore.paths import DEFAULT_CONFIG
+
+DEFAULT_PATH = DEFAULT_CONFIG
 
 
 class ConfigError(Exception):

@@ -7,7 +7,6 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 from threading import Thread
 from typing import Any, TypeVar
 
@@ -29,10 +28,10 @@ from sqlalchemy.util import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.models import UTCDateTime
+from botstore.paths import ALEMBIC_INI, MIGRATIONS
 
 _T = TypeVar("_T")
 
-ROOT = Path(__file__).resolve().parent.parent
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Compiled statements kept per engine (SQLAlchemy's default is 500) and prepared statements per
 # SQLite connection (pysqlite's default is 128). The defaults made a served process grow from
@@ -310,8 +309,8 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 def alembic_config() -> AlembicConfig:
-    config = AlembicConfig(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config = AlembicConfig(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 

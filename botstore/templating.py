@@ -9,8 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from botstore.merchant_sandbox import MerchantSandbox, TemplateLimits
 from botstore.money import format_yuan
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+from botstore.paths import TEMPLATES
 
 
 def _when(value: datetime, timezone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:

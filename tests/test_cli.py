@@ -45,8 +45,9 @@ def test_send_events_and_demo_keyword_rules(server: dict[str, str]) -> None:
 def test_send_reports_a_wrong_token_and_an_unreachable_url(server: dict[str, str]) -> None:
     wrong = send(server | {"BOTSTORE_WECHAT_TOKEN": "other"}, "balance")
     assert wrong.stdout == "HTTP 403: bad signature\n"
+    assert wrong.returncode == 3  # the bot's error: HTTP 403
     gone = send(server, "--url", f"http://127.0.0.1:{free_port()}/wechat", "balance")
-    assert gone.returncode == 1
+    assert gone.returncode == 3
     assert gone.stderr.startswith("botstore send: could not reach")
 
 
@@ -214,3 +215,64 @@ def test_the_secrets_command_prints_values_that_serve_anywhere(
         [sys.executable, "-m", "botstore", "secrets"], capture_output=True, text=True, timeout=60
     )
     assert set(again.stdout.splitlines()).isdisjoint(printed.stdout.splitlines())
+
+
+PORT = ["--port", "8123"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "level"),
+    [
+        (["serve", *PORT], "WARNING"),
+        (["--verbose", "serve", *PORT], "INFO"),
+        (["serve", "--verbose", *PORT], "INFO"),
+    ],
+)
+def test_serve_names_its_urls_and_quiets_the_scheduler_unless_verbose(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    level: str,
+) -> None:
+    import logging
+
+    from botstore import cli
+
+    async def nothing(*_args: object) -> bool:
+        return False
+
+    monkeypatch.setattr(cli, "_migrate", nothing)
+    monkeypatch.setattr(cli, "_seed", nothing)
+    monkeypatch.setattr(cli.web, "run_app", lambda app, **kwargs: None)
+    scheduler_log = logging.getLogger("apscheduler")
+    monkeypatch.setattr(scheduler_log, "level", scheduler_log.level)
+
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "botstore: webhook on http://127.0.0.1:8123/wechat",
+        "          console   http://127.0.0.1:8123/console",
+        "          admin     http://127.0.0.1:8123/admin (token: admin.token)",
+    ]
+    assert logging.getLevelName(scheduler_log.level) == level
+
+
+def test_serve_database_memory_starts_each_run_from_the_seeded_state(tmp_path: Path) -> None:
+    from tests.live import LiveServer
+
+    server = LiveServer(tmp_path, flags=["--database", ":memory:"])
+    scratch = []
+    for _ in range(2):
+        server.start()
+        try:
+            assert send(server.env, "--fan", "o_mem", "topup 5").stdout == (
+                "Topped up ¥5.00. Balance: ¥5.00\n"
+            )
+            assert send(server.env, "--fan", "o_mem", "about").stdout.startswith("[news]")
+        finally:
+            server.stop()
+        started = server.log_path.read_text().splitlines()
+        line = [line for line in started if line.startswith("botstore: a fresh database in ")][-1]
+        scratch.append(Path(line.split(" in ", 1)[1].split(",")[0]))
+    assert scratch[0] != scratch[1]
+    assert not any(path.exists() for path in scratch)
+    assert not (tmp_path / "live.db").exists()  # database.url was not used

@@ -24,6 +24,7 @@ from botstore.admin.common import (
     text_field,
     transaction,
 )
+from botstore.console.lint import TEXT_LIMIT_BYTES
 from botstore.jsonbody import Id, JsonBody
 from botstore.keys import dispatcher_key
 from botstore.merchant_sandbox import TemplateLimitExceeded
@@ -122,8 +123,10 @@ async def create(request: web.Request) -> web.Response:
     check_templates(sandbox(request), values)
     async with transaction(request) as session:
         rule = await keywords.create(session, values, now=now(request))
+        # The pattern stands in for the fan's text: a text the rule matches, for most rules.
+        warnings = check_reply(sandbox(request), _reply(rule), text=rule.pattern)
         body = rule_json(rule)
-    return web.json_response({"rule": body}, status=201)
+    return web.json_response({"rule": body, "warnings": warnings}, status=201)
 
 
 async def show(request: web.Request) -> web.Response:
@@ -143,8 +146,11 @@ async def update(request: web.Request) -> web.Response:
     check_templates(sandbox(request), values)
     async with transaction(request) as session:
         rule = await keywords.update(session, rule_id, values)
+        # The rule as it would be saved, PATCHed fields and kept ones together; a refusal
+        # rolls the change back.
+        warnings = check_reply(sandbox(request), _reply(rule), text=rule.pattern)
         body = rule_json(rule)
-    return web.json_response({"rule": body})
+    return web.json_response({"rule": body, "warnings": warnings})
 
 
 async def delete(request: web.Request) -> web.Response:
@@ -188,6 +194,33 @@ def preview_reply(
     return reply_to_dict(render_reply(env, reply, **values))
 
 
+def reply_warnings(reply: dict[str, Any]) -> list[str]:
+    """What the editor warns of in a rendered reply (it still saves)."""
+    if reply.get("type") != "text":
+        return []
+    size = len(str(reply.get("content", "")).encode())
+    if size <= TEXT_LIMIT_BYTES:
+        return []
+    return [
+        f"This reply is {size:,} bytes; WeChat cuts or refuses text replies over "
+        f"{TEXT_LIMIT_BYTES:,} bytes (UTF-8), so fans would not get all of it."
+    ]
+
+
+def check_reply(env: Environment, reply: dict[str, Any], *, text: str) -> list[str]:
+    """At save time: render the reply as the webhook would for a sample fan sending `text`,
+    in the same sandbox, and refuse it (a FieldError naming the field and the sandbox's reason)
+    if it fails, instead of storing a rule that fails for every fan. Returns the warnings."""
+    return reply_warnings(preview_reply(env, reply, text=text, **SAMPLE_FAN))
+
+
+def _reply(rule: KeywordRule) -> dict[str, Any]:
+    return {
+        "reply_type": rule.reply_type,
+        **{name: getattr(rule, name) for name in TEMPLATE_FIELDS},
+    }
+
+
 async def preview(request: web.Request) -> web.Response:
     """Whether a sample text matches the (unsaved) rule, and the reply the fan would get."""
     data = await read_json(request)
@@ -200,7 +233,13 @@ async def preview(request: web.Request) -> web.Response:
     }
     reply = preview_reply(sandbox(request), values, text=text, **fan)
     return web.json_response(
-        {"matches": keywords.matches(rule, text), "text": text, "fan": fan, "reply": reply}
+        {
+            "matches": keywords.matches(rule, text),
+            "text": text,
+            "fan": fan,
+            "reply": reply,
+            "warnings": reply_warnings(reply),
+        }
     )
 
 

@@ -19,7 +19,14 @@ from botstore.admin.common import (
     text_field,
     transaction,
 )
-from botstore.admin.keywords import SAMPLE_FAN, TEMPLATE_FIELDS, check_templates, preview_reply
+from botstore.admin.keywords import (
+    SAMPLE_FAN,
+    TEMPLATE_FIELDS,
+    check_reply,
+    check_templates,
+    preview_reply,
+    reply_warnings,
+)
 from botstore.admin.keywords import sandbox as merchant_sandbox
 from botstore.services import settings
 
@@ -81,7 +88,10 @@ async def save(request: web.Request) -> web.Response:
     check_templates(merchant_sandbox(request), values)
     async with transaction(request) as session:
         stored = await settings.set_reply(session, name, values, now=now(request))
-    return web.json_response(_describe(name, stored))
+        # A follow carries no text; the default reply answers whatever a fan wrote.
+        sample = "" if name == settings.WELCOME else "hello?"
+        warnings = check_reply(merchant_sandbox(request), dict(stored), text=sample)
+    return web.json_response({**_describe(name, stored), "warnings": warnings})
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -101,7 +111,9 @@ async def preview(request: web.Request) -> web.Response:
         for key in ("openid", "nickname")
     }
     reply = preview_reply(merchant_sandbox(request), values, text=text, **fan)
-    return web.json_response({"name": name, "text": text, "fan": fan, "reply": reply})
+    return web.json_response(
+        {"name": name, "text": text, "fan": fan, "reply": reply, "warnings": reply_warnings(reply)}
+    )
 
 
 def setup(admin: web.Application) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from botstore.console.client import AccountSettings, Emulator, EmulatorError, Exchange
+from botstore.console.client import AccountSettings, Emulator, EmulatorError, Exchange, ExitCode
 from botstore.console.diagnostics import CryptoDiagnostics, SignatureInputs
 from botstore.console.transcript import Transcript
 from botstore.wechat import (
@@ -122,6 +122,9 @@ class ChatSession:
     raw: bool = False
     out: Callable[[str], None] = field(default=print)
     transcript: Transcript = field(default_factory=Transcript)
+    # The session's exit code (a script piped into chat is a test): the worst exchange's.
+    strict: bool = False
+    outcome: ExitCode = ExitCode.OK
 
     async def handle(self, line: str) -> bool:
         """Send one line; False when the user quits."""
@@ -153,10 +156,11 @@ class ChatSession:
                 emulator.event("SCAN", fan=fan, event_key=args[0], extra={"Ticket": "t"})
             )
         elif command == "click" and args:
-            await self._show(emulator.event("CLICK", fan=fan, event_key=args[0]))
+            # A menu key may hold spaces: /click refund info sends "refund info".
+            await self._show(emulator.event("CLICK", fan=fan, event_key=" ".join(args)))
         elif command == "view" and args:
             await self._show(
-                emulator.event("VIEW", fan=fan, event_key=args[0], extra={"MenuId": 1})
+                emulator.event("VIEW", fan=fan, event_key=" ".join(args), extra={"MenuId": 1})
             )
         elif command == "location" and len(args) >= 2:
             extra = {
@@ -199,7 +203,9 @@ class ChatSession:
             exchange = await pending
         except EmulatorError as error:
             self.out(f"! {error}")
+            self.outcome = ExitCode.BOT_ERROR
             return
+        self.outcome = max(self.outcome, exchange.verdict(strict=self.strict))
         self.transcript.record(exchange)
         self.out(render(exchange, raw=self.raw))
 
@@ -213,12 +219,14 @@ async def run_chat(
     stdin: TextIO = sys.stdin,
     retries: bool = False,
     reply_timeout: float = 5.0,
+    strict: bool = False,
 ) -> int:
-    """Read lines until EOF or /quit, sending each to the webhook at `url`."""
+    """Read lines until EOF or /quit, sending each to the webhook at `url`; returns the exit
+    code of the worst exchange (ExitCode)."""
     async with Emulator.for_url(
         url, account, encrypt=encrypt, retries=retries, reply_timeout=reply_timeout
     ) as emulator:
-        chat = ChatSession(emulator, fan)
+        chat = ChatSession(emulator, fan, strict=strict)
         mode = "AES" if encrypt else "plaintext"
         print(f"chatting with {url} as {fan} ({mode}); /help for actions")
         loop = asyncio.get_running_loop()
@@ -227,4 +235,4 @@ async def run_chat(
                 print("you> ", end="", flush=True)
             line = await loop.run_in_executor(None, stdin.readline)
             if not line or not await chat.handle(line):
-                return 0
+                return chat.outcome

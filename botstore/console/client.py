@@ -9,6 +9,7 @@ import string
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from enum import IntEnum
 from typing import Any, Protocol
 
 import aiohttp
@@ -38,6 +39,15 @@ _ALPHANUMERIC = string.ascii_letters + string.digits
 
 class EmulatorError(Exception):
     """The webhook could not be reached."""
+
+
+class ExitCode(IntEnum):
+    """What `send`, `chat` and `replay` exit with (README "Exit codes"), for CI."""
+
+    OK = 0
+    FAILED = 1  # platform-rule warnings under --strict; replay: a reply differs
+    USAGE = 2  # bad arguments, config or transcript file (argparse exits 2 too)
+    BOT_ERROR = 3  # could not connect, no answer in time, an HTTP error, a reply WeChat refuses
 
 
 class AccountSettings(Protocol):
@@ -140,6 +150,20 @@ class Exchange:
     def is_success(self) -> bool:
         """The webhook said "received, nothing to show" (wechat-protocol.md 3.3)."""
         return self.status == 200 and self.body in ("success", "")
+
+    @property
+    def failure(self) -> str | None:
+        """Why the fan gets no reply from this exchange (no answer in time, an HTTP error, a
+        reply WeChat would refuse), or None when the platform would deliver it."""
+        if self.timed_out or self.status != 200 or self.problems:
+            return self.describe()
+        return None
+
+    def verdict(self, *, strict: bool = False) -> ExitCode:
+        """The exit code this exchange alone earns; warnings count only when `strict`."""
+        if self.failure is not None:
+            return ExitCode.BOT_ERROR
+        return ExitCode.FAILED if strict and self.warnings else ExitCode.OK
 
     def describe(self) -> str:
         """A human summary: the text, the cards, or the status and reason."""

@@ -11,6 +11,7 @@ Reply CreateTime, ToUserName/FromUserName and the request MsgId are not compared
 import difflib
 import json
 import re
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,15 +140,39 @@ class Transcript:
         return cls.from_json(data)
 
 
-def comparable(turn: Mapping[str, Any]) -> list[str]:
-    """The lines replay compares for a turn: status and reply (or body), masked."""
+def comparable(turn: Mapping[str, Any], renamed: Mapping[str, str] | None = None) -> list[str]:
+    """The lines replay compares for a turn: status and reply (or body), masked; `renamed`
+    (fresh openid -> recorded one) puts the recorded fans back into a replayed reply."""
     lines = [f"status: {turn.get('status')}"]
     reply = turn.get("reply")
     if reply is None:
         lines += _lines({"body": turn.get("body") or ""})
     else:
         lines += _lines(reply)
+    for fresh, recorded in (renamed or {}).items():
+        lines = [line.replace(fresh, recorded) for line in lines]
     return [mask(line) for line in lines]
+
+
+class FreshFans:
+    """A new openid for each recorded fan, the same one throughout a replay: each run starts
+    with fans the bot has never seen, however the previous run left them."""
+
+    def __init__(self) -> None:
+        self.run = secrets.token_hex(4)
+        self.by_recorded: dict[str, str] = {}
+
+    def __call__(self, recorded: str) -> str:
+        fresh = self.by_recorded.get(recorded)
+        if fresh is None:
+            # 28 characters, as WeChat's openids: o_ + 8 hex for the run + a number per fan.
+            number = len(self.by_recorded) + 1
+            fresh = self.by_recorded[recorded] = f"o_{self.run}_{number:017d}"
+        return fresh
+
+    @property
+    def recorded_by_fresh(self) -> dict[str, str]:
+        return {fresh: recorded for recorded, fresh in self.by_recorded.items()}
 
 
 def _lines(value: object, indent: str = "") -> list[str]:
@@ -190,6 +215,7 @@ class TurnResult:
     turn: Mapping[str, Any]
     actual: Mapping[str, Any]
     diff: list[str]
+    failure: str | None = None  # the replayed exchange's, when the fan got no reply
 
     @property
     def same(self) -> bool:
@@ -197,9 +223,14 @@ class TurnResult:
 
 
 async def replay(
-    transcript: Transcript, emulator: "Emulator", *, aes: bool | None = None
+    transcript: Transcript,
+    emulator: "Emulator",
+    *,
+    aes: bool | None = None,
+    fresh_fans: FreshFans | None = None,
 ) -> list[TurnResult]:
-    """Send each recorded turn again; diff each reply with the recorded one (masked)."""
+    """Send each recorded turn again; diff each reply with the recorded one (masked). With
+    `fresh_fans`, each recorded fan is played by a new openid (the same throughout the run)."""
     results = []
     last_time = 0
     for number, turn in enumerate(transcript.turns, 1):
@@ -209,33 +240,39 @@ async def replay(
         last_time = max(emulator.now(), last_time + 1)
         fields: dict[str, object] = {
             "ToUserName": emulator.account.account_id,
-            "FromUserName": turn["openid"],
+            "FromUserName": fresh_fans(turn["openid"]) if fresh_fans else turn["openid"],
             "CreateTime": last_time,
             **request,
         }
         if request.get("MsgType") != "event":
             fields["MsgId"] = emulator.next_msg_id()
         encrypt = aes if aes is not None else bool(turn.get("aes", transcript.aes))
-        actual = turn_json(await emulator.post(fields, encrypt=encrypt))
+        exchange = await emulator.post(fields, encrypt=encrypt)
+        actual = turn_json(exchange)
         diff = list(
             difflib.unified_diff(
                 comparable(turn),
-                comparable(actual),
+                comparable(actual, fresh_fans.recorded_by_fresh if fresh_fans else None),
                 fromfile=f"turn {number} recorded",
                 tofile=f"turn {number} replayed",
                 lineterm="",
             )
         )
-        results.append(TurnResult(number, turn, actual, diff))
+        results.append(TurnResult(number, turn, actual, diff, exchange.failure))
     return results
 
 
-def report(results: list[TurnResult]) -> tuple[str, bool]:
+def report(results: list[TurnResult], fresh_fans: FreshFans | None = None) -> tuple[str, bool]:
     """A readable report of a replay and whether every reply matched."""
-    lines = []
+    lines = [
+        f"fan {recorded} played by {fresh}"
+        for recorded, fresh in (fresh_fans.by_recorded.items() if fresh_fans else ())
+    ]
     for result in results:
         mark = "ok  " if result.same else "DIFF"
         lines.append(f"{mark} turn {result.number}: {describe_request(result.turn)}")
+        if result.failure is not None:
+            lines.append(f"     the bot failed: {result.failure}")
         lines += [f"     {line}" for line in result.diff]
         lines += [f"     warning: {w}" for w in result.actual.get("warnings", [])]
     differ = sum(not result.same for result in results)

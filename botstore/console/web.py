@@ -34,6 +34,7 @@ from botstore.admin import auth
 from botstore.clock import SystemClock
 from botstore.config import Config, is_loopback
 from botstore.console.client import Emulator, EmulatorError, Exchange
+from botstore.console.lint import request_fields
 from botstore.keys import clock_key, config_key, db_key, scheduler_key
 from botstore.models import Fan, Merchant, OutboxMessage
 from botstore.numbers import ID_MAX, parse_whole
@@ -120,12 +121,13 @@ class Console:
         self.http: aiohttp.ClientSession | None = None
         self.watches: dict[web.WebSocketResponse, Watch] = {}
         self.wake = asyncio.Event()
-        # Per page session (a random id the page makes): (webhook URL, exchange) for transcripts.
-        self.history: OrderedDict[str, deque[tuple[str, Exchange]]] = OrderedDict()
+        # Per page session (a random id the page keeps across reloads): (webhook URL, exchange,
+        # what the page showed of it) for transcripts and for the page after a reload.
+        self.history: OrderedDict[str, deque[tuple[str, Exchange, dict[str, Any]]]] = OrderedDict()
 
-    def remember(self, session: str, url: str, exchange: Exchange) -> None:
+    def remember(self, session: str, url: str, exchange: Exchange, shown: dict[str, Any]) -> None:
         kept = self.history.pop(session, None) or deque(maxlen=HISTORY_EXCHANGES)
-        kept.append((url, exchange))
+        kept.append((url, exchange, shown))
         self.history[session] = kept
         while len(self.history) > HISTORY_SESSIONS:
             self.history.popitem(last=False)
@@ -152,6 +154,7 @@ def setup_console(app: web.Application, env: Environment) -> None:
     route.add_get("/console/api/clock", guarded(show_clock))
     route.add_post("/console/api/clock/advance", guarded(advance_clock))
     route.add_get("/console/api/transcript", guarded(transcript))
+    route.add_get("/console/api/history", guarded(history))
     route.add_get("/console/ws", guarded(websocket))
 
 
@@ -452,10 +455,11 @@ async def send(request: web.Request) -> web.Response:
     except EmulatorError as error:
         raise web.HTTPBadGateway(text=str(error)) from None
     console = request.app[console_key]
+    shown = exchange_json(exchange, emulator)
     if session:
-        console.remember(session, emulator.url, exchange)
+        console.remember(session, emulator.url, exchange, {"openid": openid, **shown})
     console.wake.set()  # a late reply may already be in the outbox
-    return web.json_response(exchange_json(exchange, emulator))
+    return web.json_response(shown)
 
 
 def exchange_json(exchange: Exchange, emulator: Emulator) -> dict[str, Any]:
@@ -571,7 +575,7 @@ async def _fans(request: web.Request) -> list[dict[str, Any]]:
             await session.exec(select(Fan).order_by(col(Fan.last_seen_at).desc()).limit(50))
         ).all()
     return [
-        {"openid": fan.openid, "nickname": fan.nickname, "subscribed": fan.subscribed}
+        {"openid": fan.openid, "nickname": fan.nickname, "subscribed": fans.is_following(fan)}
         for fan in rows
     ]
 
@@ -591,7 +595,7 @@ async def create_fan(request: web.Request) -> web.Response:
             fan.nickname = nickname
             session.add(fan)
         result = {"openid": fan.openid, "nickname": nickname or fan.nickname}
-        result["subscribed"] = fan.subscribed
+        result["subscribed"] = fans.is_following(fan)
     return web.json_response(result)
 
 
@@ -657,12 +661,23 @@ async def transcript(request: web.Request) -> web.Response:
     kept = request.app[console_key].history.get(session)
     if not kept:
         raise web.HTTPNotFound(text="nothing sent in this console session yet")
-    body = make([exchange for _, exchange in kept], webhook_url=kept[-1][0])
+    body = make([exchange for _, exchange, _ in kept], webhook_url=kept[-1][0])
     return web.json_response(
         body,
         dumps=lambda data: json.dumps(data, ensure_ascii=False, indent=2),
         headers={"Content-Disposition": 'attachment; filename="botstore-transcript.json"'},
     )
+
+
+async def history(request: web.Request) -> web.Response:
+    """This page session's exchanges as the page showed them (each with its `openid` and the
+    fields of the fan's message), so that a reload puts the chats and the panel back."""
+    session = _str(request.query, "session", limit=64)
+    kept = request.app[console_key].history.get(session) or ()
+    exchanges = [
+        shown | {"message": request_fields(exchange.message_xml)} for _, exchange, shown in kept
+    ]
+    return web.json_response({"exchanges": exchanges})
 
 
 # --- live push -----------------------------------------------------------------------------------

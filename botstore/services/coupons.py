@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,7 +41,7 @@ from botstore.models import (
     LedgerTransaction,
 )
 from botstore.money import Fen
-from botstore.services import ledger, membership, messages, switches
+from botstore.services import fans, ledger, membership, messages, switches
 from botstore.services.membership import DEFAULT_RULES, Rules
 
 ISSUED = "coupon_issued"
@@ -322,7 +322,7 @@ async def issue_campaign(
         await session.exec(
             select(Fan)
             .where(
-                or_(col(Fan.subscribed), col(Fan.unsubscribed_at).is_(None)),
+                fans.following(),
                 col(Fan.created_at) <= now,
                 ~already.exists(),
             )

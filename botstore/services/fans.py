@@ -1,6 +1,7 @@
 """Fans: created on first contact with a wallet; subscribe state and last location."""
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlmodel import col, select
@@ -44,6 +45,19 @@ async def get_or_create(session: AsyncSession, openid: str, *, now: datetime) ->
         )
     ).one()
     return fan
+
+
+def is_following(fan: Fan) -> bool:
+    """Whether the fan follows the account: the one rule that user/info, user/get, sends, the
+    dashboard, the console and coupon runs read. The platform delivers messages only from
+    followers, so a fan first met through a message (or added in the console: the emulator need
+    not send `subscribe` first) follows until an unsubscribe says otherwise."""
+    return fan.subscribed or fan.unsubscribed_at is None
+
+
+def following() -> Any:
+    """`is_following` as an SQL condition on Fan."""
+    return col(Fan.subscribed).is_(True) | col(Fan.unsubscribed_at).is_(None)
 
 
 def subscribe(fan: Fan, *, scene: str | None, now: datetime) -> None:

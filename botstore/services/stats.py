@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore import models
 from botstore.models import Ad, ArticleTip, Fan, InboundMessage, Order, OrderStatus, Payout
+from botstore.services.fans import following
 
 HOURS = 24
 DAYS = 14
@@ -84,7 +85,7 @@ async def figures(session: AsyncSession, *, now: datetime) -> Figures:
     fans, subscribed, new = await _one(
         session,
         func.count(col(Fan.id)),
-        func.coalesce(func.sum(case((col(Fan.subscribed), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((following(), 1), else_=0)), 0),
         _count_in(col(Fan.created_at), day_ago, now + timedelta(seconds=1)),
     )
     # One query of 24 conditional counts: the same SQL on SQLite and PostgreSQL.

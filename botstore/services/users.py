@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.models import Fan, InboundMessage, OutboxMessage
 from botstore.numbers import parse_whole
-from botstore.services import miniprogram, qrcodes
+from botstore.services import fans, miniprogram, qrcodes
 
 LANGUAGE = "zh_CN"
 MAX_FOLLOWERS_PAGE = 10000
@@ -31,10 +31,7 @@ def invalid_openid() -> UserError:
     return UserError(40003, "invalid openid")
 
 
-def is_following(fan: Fan) -> bool:
-    # The platform only delivers messages from followers, so a fan first met through a message
-    # (the emulator need not send `subscribe` first) follows until an unsubscribe says otherwise.
-    return fan.subscribed or fan.unsubscribed_at is None
+is_following = fans.is_following
 
 
 async def by_openid(session: AsyncSession, openid: object) -> Fan:
@@ -74,16 +71,16 @@ def info(fan: Fan) -> dict[str, Any]:
     return body
 
 
-def _following() -> Any:
-    return col(Fan.subscribed).is_(True) | col(Fan.unsubscribed_at).is_(None)
-
-
 async def followers(
     session: AsyncSession, *, next_openid: str = "", limit: int = MAX_FOLLOWERS_PAGE
 ) -> dict[str, Any]:
     """/cgi-bin/user/get: one page of follower openids after `next_openid`, in follow order."""
-    total = (await session.exec(select(func.count()).select_from(Fan).where(_following()))).one()
-    statement = select(Fan.id, Fan.openid).where(_following()).order_by(col(Fan.id)).limit(limit)
+    total = (
+        await session.exec(select(func.count()).select_from(Fan).where(fans.following()))
+    ).one()
+    statement = (
+        select(Fan.id, Fan.openid).where(fans.following()).order_by(col(Fan.id)).limit(limit)
+    )
     if next_openid:
         after = (await session.exec(select(Fan.id).where(col(Fan.openid) == next_openid))).first()
         if after is None:

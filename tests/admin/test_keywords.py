@@ -372,6 +372,66 @@ async def test_a_template_nested_too_deeply_is_refused_at_save_and_in_the_previe
     assert await count(sessions, KeywordRule) == 0
 
 
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        (
+            {"content": "{{ text.__class__.__mro__ }}"},
+            "content: template error: access to attribute '__class__' of 'str' object is unsafe.",
+        ),
+        (
+            {"content": '{{ "a" * 20000000 }}'},
+            "content: the template builds a text or list larger than 20,000 characters or items",
+        ),
+        (
+            {"content": "{% for i in range(600) %}aaaaaaaaaaaaaaaaaaaa{% endfor %}"},
+            "content: the reply would be longer than 10,000 characters",
+        ),
+        (
+            {"content": "{{ 1 / 0 }}"},
+            "content: template error: ZeroDivisionError: division by zero",
+        ),
+        (
+            {"reply_type": "news", "title": "ok", "url": "{{ 10 ** 10 ** 10 }}"},
+            "url: the template makes a number longer than 100 digits",
+        ),
+    ],
+)
+async def test_templates_the_sandbox_refuses_are_refused_at_save_with_the_reason(
+    client: TestClient, auth: dict[str, str], sessions, wechat: Emulator, fields: dict, error: str
+) -> None:
+    body = {"match_type": "exact", "pattern": "hours", **fields}
+    response = await client.post(API, json=body, headers=auth)
+    assert response.status == 400
+    assert (await response.json())["error"] == error
+    assert await count(sessions, KeywordRule) == 0
+
+    # Edited into a saved rule (PATCH keeps the other fields): refused, the rule unchanged.
+    rule = await create(client, auth, content="9 to 5")
+    response = await client.patch(f"{API}/{rule['id']}", json=fields, headers=auth)
+    assert response.status == 400
+    assert (await response.json())["error"] == error
+    assert (await wechat.say("hours", fan="o_kw_sandbox")).content == "9 to 5"
+
+
+async def test_a_text_past_wechats_2048_bytes_saves_with_a_warning(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    long = "好" * 700  # 2,100 bytes of UTF-8, 700 characters
+    body = {"match_type": "exact", "pattern": "x", "content": long}
+    preview = await (await client.post(f"{API}/preview", json=body, headers=auth)).json()
+    warning = (
+        "This reply is 2,100 bytes; WeChat cuts or refuses text replies over 2,048 bytes "
+        "(UTF-8), so fans would not get all of it."
+    )
+    assert preview["warnings"] == [warning]
+    saved = await client.post(API, json=body, headers=auth)
+    assert saved.status == 201
+    assert (await saved.json())["warnings"] == [warning]
+    short = await client.post(f"{API}/preview", json=body | {"content": "ok"}, headers=auth)
+    assert (await short.json())["warnings"] == []
+
+
 async def test_the_page_lists_the_rules(client: TestClient, auth: dict[str, str]) -> None:
     await create(client, auth, pattern="<b>hours</b>")
     page = await client.get("/admin/keywords", headers=auth)

@@ -77,17 +77,21 @@ async def test_the_default_reply_answers_unknown_text_only(
 async def test_a_template_that_fails_at_run_time_falls_back_to_the_built_in_reply(
     client: TestClient, auth: dict[str, str], wechat: Emulator
 ) -> None:
-    body = {"content": "{{ 1 / 0 }}"}
+    # It renders for the sample fan at save time, and fails for this fan's text only.
+    body = {"content": "{% if text == 'fly me' %}{{ 1 / 0 }}{% endif %}ok"}
     assert (await client.put(f"{API}/default_reply", json=body, headers=auth)).status == 200
     assert (await wechat.say("fly me", fan="o_f")).content == BUILT_IN_DEFAULT
+    assert (await wechat.say("walk me", fan="o_f")).content == "ok"
 
 
 async def test_a_template_past_the_render_limits_falls_back_to_the_built_in_reply(
     client: TestClient, auth: dict[str, str], wechat: Emulator
 ) -> None:
     loops = "{% for i in range(2000) %}{% for j in range(2000) %}{% endfor %}{% endfor %}Hi"
+    # Past the limits for this fan only: the save-time check renders for a sample fan.
+    only_for_o_l = "{% if openid == 'o_l' %}" + loops + "{% endif %}"
     for name in ("welcome", "default_reply"):
-        saved = await client.put(f"{API}/{name}", json={"content": loops}, headers=auth)
+        saved = await client.put(f"{API}/{name}", json={"content": only_for_o_l}, headers=auth)
         assert saved.status == 200, await saved.text()
     assert (await wechat.event("subscribe", fan="o_l")).content.startswith(BUILT_IN_WELCOME)
     assert (await wechat.say("fly me", fan="o_l")).content == BUILT_IN_DEFAULT
@@ -131,6 +135,43 @@ async def test_bad_replies_are_refused_and_change_nothing(
     assert (await response.json())["error"] == error
     assert await count(sessions, AccountSetting) == 0
     assert (await wechat.event("subscribe", fan="o_b")).content.startswith(BUILT_IN_WELCOME)
+
+
+@pytest.mark.parametrize("name", ["welcome", "default_reply"])
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("{{ 1 / 0 }}", "content: template error: ZeroDivisionError: division by zero"),
+        (
+            "{{ nickname.__class__.__mro__ }}",
+            "content: template error: access to attribute '__class__' of 'str' object is unsafe.",
+        ),
+        (
+            '{{ "a" * 20000000 }}',
+            "content: the template builds a text or list larger than 20,000 characters or items",
+        ),
+        (
+            "{% for i in range(2000) %}{% for j in range(2000) %}{% endfor %}{% endfor %}",
+            "content: the template loops more than 10,000 times",
+        ),
+    ],
+)
+async def test_replies_the_sandbox_refuses_are_refused_at_save_with_the_reason(
+    client: TestClient, auth: dict[str, str], sessions, name: str, content: str, error: str
+) -> None:
+    response = await client.put(f"{API}/{name}", json={"content": content}, headers=auth)
+    assert response.status == 400
+    assert (await response.json())["error"] == error
+    assert await count(sessions, AccountSetting) == 0
+
+
+async def test_a_long_reply_saves_with_a_warning(client: TestClient, auth: dict[str, str]) -> None:
+    body = {"content": "{% for i in range(30) %}" + "x" * 70 + "{% endfor %}"}  # 2,100 bytes
+    for path in (f"{API}/welcome/preview", f"{API}/welcome"):
+        method = client.post if path.endswith("preview") else client.put
+        response = await method(path, json=body, headers=auth)
+        assert response.status == 200
+        assert (await response.json())["warnings"][0].startswith("This reply is 2,100 bytes")
 
 
 async def test_unknown_reply_names_are_404(client: TestClient, auth: dict[str, str]) -> None:

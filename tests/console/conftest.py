@@ -1,12 +1,15 @@
 """A canned bot: an aiohttp app that answers whatever a test tells it to, to feed the emulator
 crafted (good and bad) replies without a database."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from aiohttp import web
 
+from botstore import cli
 from botstore.console.client import Emulator
 from botstore.wechat import WeChatCrypto, parse_message
 
@@ -85,3 +88,25 @@ async def bot(aiohttp_client: object, canned: CannedBot) -> Emulator:
     app.router.add_post("/wechat", canned.handle)
     client = await aiohttp_client(app)  # type: ignore[operator]
     return Emulator(client, "/wechat", ACCOUNT)
+
+
+@pytest.fixture
+async def url(aiohttp_server: Any, canned: CannedBot, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The canned bot served on a loopback port, with the emulator's settings (BOTSTORE_WECHAT_*)
+    set to its account: for the CLI, which reads them from the environment."""
+    for name, value in (
+        ("TOKEN", ACCOUNT.token),
+        ("APP_ID", ACCOUNT.app_id),
+        ("ENCODING_AES_KEY", ACCOUNT.encoding_aes_key),
+        ("ACCOUNT_ID", ACCOUNT.account_id),
+    ):
+        monkeypatch.setenv(f"BOTSTORE_WECHAT_{name}", value)
+    app = web.Application()
+    app.router.add_post("/wechat", canned.handle)
+    server = await aiohttp_server(app)
+    return str(server.make_url("/wechat"))
+
+
+async def run(*argv: str) -> int:
+    """`botstore <argv>` in a thread (it runs its own event loop); its exit code."""
+    return await asyncio.to_thread(cli.main, list(argv))

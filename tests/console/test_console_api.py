@@ -443,13 +443,13 @@ async def test_create_fan_keeps_the_nickname_and_state_lists_it(
         "/console/api/fans", json={"openid": "o_alice", "nickname": "Alice"}
     )
     assert response.status == 200
-    assert await response.json() == {"openid": "o_alice", "nickname": "Alice", "subscribed": False}
+    assert await response.json() == {"openid": "o_alice", "nickname": "Alice", "subscribed": True}
     state = await (await client.get("/console/api/state")).json()
-    assert {"openid": "o_alice", "nickname": "Alice", "subscribed": False} in state["fans"]
+    assert {"openid": "o_alice", "nickname": "Alice", "subscribed": True} in state["fans"]
     assert state["now"] == "2026-01-01T04:00:00+00:00"
     assert isinstance(state["menu"], list)
     listed = await (await client.get("/console/api/fans")).json()
-    assert listed["fans"] == [{"openid": "o_alice", "nickname": "Alice", "subscribed": False}]
+    assert listed["fans"] == [{"openid": "o_alice", "nickname": "Alice", "subscribed": True}]
     shown = await (await client.get("/console/api/clock")).json()
     assert shown == {"now": "2026-01-01T04:00:00+00:00"}
 

@@ -175,6 +175,31 @@ async def test_a_recorded_conversation_replays_against_a_fresh_live_bot(
     assert "ok   turn 3: o_replay_" in out
 
 
+async def test_fresh_fans_make_a_replay_repeatable_against_a_server_that_moved_on(
+    wechat: Emulator, live: dict[str, str], tmp_path: Path
+) -> None:
+    recorded = f"o_again_{secrets.token_hex(4)}"
+    transcript = Transcript()
+    for exchange in await record(wechat, recorded):
+        transcript.record(exchange)
+    path = tmp_path / "conversation.json"
+    transcript.save(path)
+
+    players = []
+    for _ in range(2):
+        code, out, err = await run_replay(live, path, "--fresh-fans")
+        assert (code, err) == (0, ""), out
+        first = out.splitlines()[0]
+        assert first.startswith(f"fan {recorded} played by o_") and len(first.split()[-1]) == 28
+        players.append(first.split()[-1])
+    assert players[0] != players[1]
+
+    # With the recorded openid, the second run meets the balance the first one left.
+    assert (await run_replay(live, path))[0] == 0
+    code, out, _ = await run_replay(live, path)
+    assert code == 1 and "+content: Topped up ¥5.00. Balance: ¥10.00" in out
+
+
 async def test_a_tampered_reply_fails_the_replay_with_a_diff(
     wechat: Emulator, live: dict[str, str], tmp_path: Path
 ) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from botstore.console.client import Emulator
 from tests.live import LiveServer
-from tests.reliability.load import Account, client_session, server_settings
+from tests.reliability.load import Account, client_session, report, server_settings
 
 FANS = 32
 MESSAGES_PER_FAN = 20
@@ -58,5 +58,5 @@ def test_no_message_waits_while_later_ones_pass_it(tmp_path: Path) -> None:
         sum(position[later] < position[text] for later in sent[index + 1 :])
         for index, text in enumerate(sent)
     ]
-    print(f"{len(sent)} messages in {seconds:.1f} s; passed by at most {max(passed_by)}")
+    report(f"{len(sent)} messages in {seconds:.1f} s; passed by at most {max(passed_by)}")
     assert max(passed_by) <= 2 * FANS, sorted(passed_by)[-10:]

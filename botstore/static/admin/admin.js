@@ -34,6 +34,17 @@ window.admin = (function () {
     box.hidden = false;
   }
 
+  // The warnings of a preview or save (e.g. a text reply past WeChat's 2,048 bytes), as
+  // paragraphs appended to `box`.
+  function warn(box, warnings) {
+    for (const text of warnings || []) {
+      const line = document.createElement("p");
+      line.className = "warning";
+      line.textContent = "⚠ " + text;
+      box.appendChild(line);
+    }
+  }
+
   // The error a JSON API call returned, as one line.
   function describe(result) {
     const data = result.data || {};
@@ -53,5 +64,5 @@ window.admin = (function () {
     return out;
   }
 
-  return { api: api, flash: flash, describe: describe, fields: fields, csrf: csrf };
+  return { api: api, flash: flash, warn: warn, describe: describe, fields: fields, csrf: csrf };
 })();

@@ -6,10 +6,15 @@
 (() => {
   const settings = JSON.parse(document.body.dataset.settings || "{}");
   const store = window.localStorage;
+  // Kept across reloads of this tab: the server keeps the session's exchanges, and a reload
+  // asks for them back (/console/api/history).
+  const SESSION_KEY = "botstore.console.session";
+  const DEFAULT_FAN = { openid: "o_console_fan_0001", nickname: "You" };
   const state = {
     fans: [], // [{openid, nickname}]
     active: null,
-    session: randomId(),
+    session: window.sessionStorage.getItem(SESSION_KEY) || newSession(),
+    defaultFan: null, // the fan opened for a first visit, replaced by the first fan added
     menu: [],
     scenes: [],
     exchanges: new Map(), // openid -> [exchange]
@@ -19,6 +24,12 @@
   };
 
   // --- small helpers ------------------------------------------------------------------------
+
+  function newSession() {
+    const id = randomId();
+    window.sessionStorage.setItem(SESSION_KEY, id);
+    return id;
+  }
 
   function randomId() {
     const bytes = new Uint8Array(12);
@@ -371,7 +382,11 @@
   function renderMenu(phone, openid) {
     const bar = phone.querySelector(".menu");
     bar.replaceChildren();
-    for (const top of state.menu) {
+    // botstore's menu and merchant scenes are botstore's: another bot gets none of them (its
+    // keys can be typed under "Menu key").
+    const own = target() === null;
+    phone.querySelector(".scene").hidden = !own;
+    for (const top of own ? state.menu : []) {
       const item = el("div", { class: "menu-item" });
       const subs = top.sub_button || [];
       const button = menuButton(top);
@@ -580,6 +595,12 @@
       fanSaid(openid, el("img", { class: "photo", src: "/console/static/photo.svg", alt: "a photo" }));
       send(openid, { type: "image" }, "image");
     });
+    phone.querySelector(".click").addEventListener("click", () => {
+      const key = phone.querySelector(".click-key").value.trim();
+      if (!key) return;
+      systemNote(openid, `tapped a menu button (key ${key})`, "menu-click");
+      send(openid, { type: "menu", button: { type: "click", name: key, key } }, `CLICK ${key}`);
+    });
     phone.querySelector(".scan").addEventListener("click", () => {
       const scene = sceneOf(phone);
       systemNote(openid, `scanned QR ${scene}`, "note-scan");
@@ -717,6 +738,29 @@
     anchor.remove();
   }
 
+  /** After a reload: this tab's earlier exchanges, back in the chats and the panel. */
+  async function restore() {
+    let history;
+    try {
+      history = await api(`/console/api/history?session=${encodeURIComponent(state.session)}`);
+    } catch (error) {
+      notice(`could not restore this tab's chats: ${error.message}`);
+      return;
+    }
+    for (const exchange of history.exchanges) {
+      if (!state.phones.has(exchange.openid)) continue;
+      const message = exchange.message || {};
+      const openid = exchange.openid;
+      if (message.MsgType === "text") fanSaid(openid, message.Content || "");
+      else if (message.MsgType === "event") {
+        systemNote(openid, `${message.Event}${message.EventKey ? ` ${message.EventKey}` : ""}`, "note-restored");
+      } else systemNote(openid, `sent ${message.MsgType}`, "note-restored");
+      const action = message.MsgType === "text" ? `text "${(message.Content || "").slice(0, 30)}"`
+        : message.MsgType === "event" ? `${message.Event} ${message.EventKey || ""}`.trim() : message.MsgType;
+      showExchange(openid, { ...exchange, action });
+    }
+  }
+
   // --- start ------------------------------------------------------------------------------------
 
   async function start() {
@@ -724,6 +768,7 @@
     document.getElementById("target-kind").addEventListener("change", (event) => {
       document.getElementById("target-fields").hidden = event.target.value !== "custom";
       savePrefs();
+      for (const [openid, phone] of state.phones) renderMenu(phone, openid);
     });
     for (const id of ["aes", "retries", ...Object.values(TARGET_FIELDS)]) {
       document.getElementById(id).addEventListener("change", savePrefs);
@@ -738,7 +783,15 @@
       const openid = document.getElementById("new-openid").value.trim();
       const nickname = document.getElementById("new-nickname").value.trim();
       try {
-        addFan(await api("/console/api/fans", { openid, nickname }));
+        const fan = await api("/console/api/fans", { openid, nickname });
+        const unused = state.defaultFan;
+        addFan(fan);
+        // The fan opened for a first visit gives way to the first one the user adds, unless
+        // it was used meanwhile.
+        if (unused && unused !== fan.openid && !(state.exchanges.get(unused) || []).length) {
+          closeFan(unused);
+        }
+        state.defaultFan = null;
         document.getElementById("new-openid").value = "";
         document.getElementById("new-nickname").value = "";
       } catch (error) {
@@ -759,6 +812,20 @@
       notice(`could not load the console state: ${error.message}`);
     }
     for (const fan of prefs.fans || []) addFan(fan);
+    if (!state.fans.length) {
+      // A first visit: a fan ready to type as, so the first thing typed reaches the bot.
+      try {
+        addFan(await api("/console/api/fans", DEFAULT_FAN));
+        state.defaultFan = DEFAULT_FAN.openid;
+      } catch (error) {
+        notice(`could not add a fan: ${error.message}`);
+      }
+    }
+    await restore();
+    const [only] = state.fans;
+    if (state.fans.length === 1 && only.openid === DEFAULT_FAN.openid && !state.exchanges.has(only.openid)) {
+      state.defaultFan = only.openid; // still unused since an earlier visit
+    }
     // A scanned mini-program code lands here (/wxa/open redirects): its page, in the active phone.
     const scanned = new URLSearchParams(location.search);
     if (scanned.has("miniprogram")) {
