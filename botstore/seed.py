@@ -12,6 +12,7 @@ from botstore.seed_coupons import seed_coupons
 from botstore.seed_offline import seed_offline
 from botstore.seed_stores import seed_stores
 from botstore.seed_wealth import seed_wealth_products
+from botstore.seed_wxpay import seed_wxpay
 from botstore.services import keywords
 
 DEMO_RULES: list[dict[str, object]] = [
@@ -66,6 +67,8 @@ SEEDERS.append(seed_articles)
 # Coupon campaigns, the platform's coupon budget and product cards in articles
 # (botstore/seed_coupons.py; after the stores and articles it points at).
 SEEDERS.append(seed_coupons)
+# The demo WeChat Pay merchant, whose keys README publishes (botstore/seed_wxpay.py).
+SEEDERS.append(seed_wxpay)
 
 
 async def seed_demo(session: AsyncSession, *, now: datetime) -> bool:

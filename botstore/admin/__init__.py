@@ -21,11 +21,12 @@ from botstore.admin import (
     replies,
     stores,
     wealth,
+    wxpay,
 )
 
 # In the navigation's order (common.NAV); auth and clock have no page of their own.
 SECTIONS = (auth, clock, dashboard, keywords, replies, menu)
-SECTIONS += (stores, merchants, partners, wealth, ads, coupons)
+SECTIONS += (stores, merchants, partners, wealth, ads, coupons, wxpay)
 
 
 def create_admin_app() -> web.Application:

@@ -62,6 +62,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("wealth", "Wealth", "/admin/wealth"),
     ("ads", "Ads", "/admin/ads"),
     ("coupons", "Coupons", "/admin/coupons"),
+    ("wxpay", "WeChat Pay", "/admin/wxpay"),
 )
 
 
