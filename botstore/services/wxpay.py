@@ -598,27 +598,22 @@ async def claim_due(
     for notification in rows.all():
         if notification.leased_until is not None and notification.leased_until > wall_now:
             continue
+        # Read before the UPDATE, which also refreshes the loaded row.
+        seen, scheduled_at = notification.attempts, notification.next_attempt_at
         taken = await session.exec(
             update(WxPayNotification)
             .where(
                 col(WxPayNotification.id) == notification.id,
-                col(WxPayNotification.attempts) == notification.attempts,
+                col(WxPayNotification.attempts) == seen,
                 col(WxPayNotification.state) == "pending",
             )
-            .values(attempts=notification.attempts + 1, leased_until=lease_until)
+            .values(attempts=seen + 1, leased_until=lease_until)
         )
         if taken.rowcount != 1:
             continue
         merchant = await session.get(WxPayMerchant, notification.merchant_id)
-        assert merchant is not None and notification.next_attempt_at is not None
-        claims.append(
-            Claim(
-                notification,
-                merchant,
-                number=notification.attempts + 1,
-                scheduled_at=notification.next_attempt_at,
-            )
-        )
+        assert merchant is not None and scheduled_at is not None
+        claims.append(Claim(notification, merchant, number=seen + 1, scheduled_at=scheduled_at))
     return claims
 
 

@@ -92,7 +92,9 @@ def admin(config: Config) -> dict[str, str]:
 
 
 @pytest.fixture
-async def merchant(client: TestClient, config: Config, merchant_key: rsa.RSAPrivateKey) -> Merchant:
+async def merchant(
+    client: TestClient, config: Config, merchant_key: rsa.RSAPrivateKey
+) -> Merchant:
     registered = Merchant(client, merchant_key)
     answer = await client.post(
         "/admin/api/wxpay/merchants",

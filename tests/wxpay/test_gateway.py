@@ -3,10 +3,7 @@ queries, closing and refunds, with the platform's error shapes."""
 
 from typing import Any
 
-from aiohttp.test_utils import TestClient
-
-from botstore.config import Config
-from tests.wxpay.conftest import Merchant, admin, verify_answer
+from tests.wxpay.conftest import Merchant, verify_answer
 
 
 async def test_a_jsapi_order_gets_a_prepay_id_in_a_signed_answer(
