@@ -5,7 +5,7 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aiohttp import web
@@ -101,6 +101,10 @@ class Prepay(_Body):
             raise ValueError("an RFC 3339 time such as 2026-06-08T10:34:56+08:00") from None
         if moment.tzinfo is None:
             raise ValueError("needs its time zone, such as +08:00")
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:  # 9999-12-31T23:59:59-23:59 is past the last UTC time
+            raise ValueError("a time that has a UTC time") from None
         return value
 
 

@@ -15,10 +15,18 @@ from aiohttp.web_urldispatcher import PrefixedSubAppResource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from botstore.clock import FrozenClock
+from botstore.clock import FrozenClock, wall_now
 from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.seed import seed_demo
+from botstore.seed_wxpay import (
+    DEMO_APPID,
+    DEMO_MCHID,
+    DEMO_PRIVATE_KEY,
+    DEMO_PUBLIC_KEY,
+    DEMO_SERIAL_NO,
+)
+from botstore.wechat import pay
 from tests.api.cgi import get_token, post
 from tests.helpers import digest
 
@@ -150,6 +158,17 @@ def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
 
 
 FAN = "o_fuzz_fan"  # says hello first, so the APIs may message it
+# WeChat Pay: the demo merchant signs; one order stays unpaid (to close), one is paid (to refund).
+WXPAY_UNPAID, WXPAY_PAID = "FUZZ000001", "FUZZ000002"
+WXPAY_ORDER = {
+    "appid": DEMO_APPID,
+    "mchid": DEMO_MCHID,
+    "description": "Fuzz tea",
+    "out_trade_no": "FUZZ000003",
+    "time_expire": "2026-01-02T12:00:00+08:00",
+    "notify_url": "http://127.0.0.1:9/notify",
+    "amount": {"total": 100, "currency": "CNY"},
+}
 MENU = {"button": [{"type": "click", "name": "Balance", "key": "balance"}]}
 CONDITIONAL = {**MENU, "matchrule": {"language": "zh_CN"}}
 # A body each JSON endpoint accepts (on the demo data): hostile values go into its fields.
@@ -265,6 +284,24 @@ VALID: dict[tuple[str, str], dict[str, Any]] = {
         "client_msg_id": "c1",
     },
     ("POST", "/cgi-bin/user/info/batchget"): {"user_list": [{"openid": FAN, "lang": "zh_CN"}]},
+    ("POST", "/admin/api/wxpay/merchants"): {
+        "mchid": "1230000999",
+        "appid": "wx1",
+        "apiv3_key": "k" * 32,
+        "serial_no": DEMO_SERIAL_NO,
+        "public_key": DEMO_PUBLIC_KEY,
+    },
+    ("POST", "/v3/pay/transactions/jsapi"): WXPAY_ORDER | {"payer": {"openid": FAN}},
+    ("POST", "/v3/pay/transactions/native"): WXPAY_ORDER,
+    ("POST", "/v3/pay/transactions/h5"): WXPAY_ORDER
+    | {"scene_info": {"payer_client_ip": "127.0.0.1", "h5_info": {"type": "Wap"}}},
+    ("POST", "/v3/pay/transactions/out-trade-no/{out_trade_no}/close"): {"mchid": DEMO_MCHID},
+    ("POST", "/v3/refund/domestic/refunds"): {
+        "out_trade_no": WXPAY_PAID,
+        "out_refund_no": "FR000001",
+        "reason": "fuzz",
+        "amount": {"refund": 1, "total": 100, "currency": "CNY"},
+    },
 }
 # Changing routes that read no body: hostile bodies are ignored there, so they only must not 500.
 BODILESS = {
@@ -310,7 +347,7 @@ CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def url(template: str, token: str, *, ident: str = "1") -> str:
-    path = template.replace("{name}", "welcome")
+    path = template.replace("{name}", "welcome").replace("{out_trade_no}", WXPAY_UNPAID)
     path = re.sub(r"\{[^}]+\}", ident, path)
     return f"{path}?access_token={token}" if path.startswith("/cgi-bin/") else path
 
@@ -336,6 +373,15 @@ async def token(
     ]:
         answer = await post(client, path, access_token, body)
         assert answer.get("errcode", 0) == 0, answer
+    for number in (WXPAY_UNPAID, WXPAY_PAID):
+        order = WXPAY_ORDER | {"out_trade_no": number, "payer": {"openid": FAN}}
+        status, text = await send(
+            client, config, "POST", "/v3/pay/transactions/jsapi", "", json.dumps(order).encode()
+        )
+        assert status == 200, text
+    await wechat.say("topup 1", fan=FAN)
+    paid = await wechat.say(f"wxpay {json.loads(text)['prepay_id']}", fan=FAN)
+    assert "Paid ¥1.00" in paid.content
     return access_token
 
 
@@ -349,14 +395,35 @@ def headers(config: Config) -> dict[str, str]:
 async def send(
     client: TestClient, config: Config, method: str, template: str, token: str, body: bytes
 ) -> tuple[int, str]:
-    response = await client.request(
-        method, url(template, token), data=body, headers=headers(config)
-    )
+    sent = headers(config)
+    if template.startswith("/v3/"):
+        sent["Authorization"] = wxpay_authorization(method, url(template, token), body)
+    response = await client.request(method, url(template, token), data=body, headers=sent)
     return response.status, await response.text()
 
 
+def wxpay_authorization(method: str, path: str, body: bytes) -> str:
+    """Signed by the demo WeChat Pay merchant, so hostile bodies get past the signature."""
+    return pay.authorization_header(
+        mchid=DEMO_MCHID,
+        serial_no=DEMO_SERIAL_NO,
+        private_key=pay.load_private_key(DEMO_PRIVATE_KEY),
+        message_parts=(
+            method,
+            path,
+            str(int(wall_now().timestamp())),
+            pay.nonce(),
+            body.decode(errors="replace"),
+        ),
+    )
+
+
 def assert_refused(template: str, status: int, text: str) -> None:
-    if template.startswith("/cgi-bin/"):
+    if template.startswith("/v3/"):
+        # WeChat Pay answers errors with a status and {"code", "message"}.
+        assert 400 <= status < 500, (status, text)
+        assert json.loads(text)["code"] in ("PARAM_ERROR", "INVALID_REQUEST"), text
+    elif template.startswith("/cgi-bin/"):
         # The emulated API answers errors as the platform does: HTTP 200 and an errcode.
         assert status == 200, (status, text)
         answer = json.loads(text)
