@@ -39,6 +39,7 @@ from botstore.webhook import setup_webhook
 from botstore.wechat import ReplyRenderer, WeChatCrypto
 from botstore.wxpay.gateway import setup_gateway
 from botstore.wxpay.platform import PlatformCache
+from botstore.wxpay.request_payment import setup_request_payment
 from handlers import ROUTERS
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def create_app(
     setup_webhook(app, path=wechat.path)
     setup_api(app)
     setup_gateway(app)
+    setup_request_payment(app)
     setup_pages(app, env)
     setup_article_pages(app, env)
     setup_console(app, env)

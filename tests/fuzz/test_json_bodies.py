@@ -160,6 +160,9 @@ def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
 FAN = "o_fuzz_fan"  # says hello first, so the APIs may message it
 # WeChat Pay: the demo merchant signs; one order stays unpaid (to close), one is paid (to refund).
 WXPAY_UNPAID, WXPAY_PAID = "FUZZ000001", "FUZZ000002"
+# The unpaid order's prepay_id is new in each test: bodies carry marks that send() fills in.
+PREPAY_MARK, SIGN_MARK = "FUZZPREPAYID", "FUZZPAYSIGN"
+prepay_ids: dict[str, str] = {}
 WXPAY_ORDER = {
     "appid": DEMO_APPID,
     "mchid": DEMO_MCHID,
@@ -296,6 +299,14 @@ VALID: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v3/pay/transactions/h5"): WXPAY_ORDER
     | {"scene_info": {"payer_client_ip": "127.0.0.1", "h5_info": {"type": "Wap"}}},
     ("POST", "/v3/pay/transactions/out-trade-no/{out_trade_no}/close"): {"mchid": DEMO_MCHID},
+    ("POST", "/console/api/wxpay/request-payment"): {
+        "openid": FAN,
+        "timeStamp": "1767225600",
+        "nonceStr": "fuzznonce",
+        "package": f"prepay_id={PREPAY_MARK}",
+        "signType": "RSA",
+        "paySign": SIGN_MARK,
+    },
     ("POST", "/v3/refund/domestic/refunds"): {
         "out_trade_no": WXPAY_PAID,
         "out_refund_no": "FR000001",
@@ -379,7 +390,9 @@ async def token(
             client, config, "POST", "/v3/pay/transactions/jsapi", "", json.dumps(order).encode()
         )
         assert status == 200, text
-    await wechat.say("topup 1", fan=FAN)
+        if number == WXPAY_UNPAID:
+            prepay_ids["unpaid"] = json.loads(text)["prepay_id"]
+    await wechat.say("topup 2", fan=FAN)  # one order paid here, one by requestPayment
     paid = await wechat.say(f"wxpay {json.loads(text)['prepay_id']}", fan=FAN)
     assert "Paid ¥1.00" in paid.content
     return access_token
@@ -396,6 +409,12 @@ async def send(
     client: TestClient, config: Config, method: str, template: str, token: str, body: bytes
 ) -> tuple[int, str]:
     sent = headers(config)
+    if PREPAY_MARK.encode() in body:
+        prepay_id = prepay_ids["unpaid"]
+        message = pay.request_payment_message(DEMO_APPID, "1767225600", "fuzznonce", prepay_id)
+        signature = pay.sign(pay.load_private_key(DEMO_PRIVATE_KEY), message)
+        body = body.replace(PREPAY_MARK.encode(), prepay_id.encode())
+        body = body.replace(SIGN_MARK.encode(), signature.encode())
     if template.startswith("/v3/"):
         sent["Authorization"] = wxpay_authorization(method, url(template, token), body)
     response = await client.request(method, url(template, token), data=body, headers=sent)
