@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aiohttp import web
+from jinja2 import Environment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,6 +20,7 @@ from botstore.keys import clock_key, config_key, db_key, wxpay_platform_key
 from botstore.models import WxPayMerchant
 from botstore.seed_wxpay import DEMO_PUBLIC_KEY
 from botstore.services import wxpay
+from botstore.templating import project_environment
 from botstore.wechat import pay
 from botstore.wxpay.platform import PlatformKeys
 
@@ -377,6 +379,25 @@ async def certificates(call: Call) -> tuple[int, dict[str, Any]]:
     }
 
 
+def checkout_page(env: Environment) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Where an H5 order's h5_url leads: the order and how to pay it."""
+    template = env.get_template("pages/wxpay_checkout.html")
+
+    async def page(request: web.Request) -> web.Response:
+        reference = request.query.get("prepay_id") or request.query.get("pr") or ""
+        async with request.config_dict[db_key]() as session:
+            order = await wxpay.order_by_reference(session, reference[:64]) if reference else None
+            if order is None:
+                raise web.HTTPNotFound(text="no such WeChat Pay order")
+            merchant = await session.get(WxPayMerchant, order.merchant_id)
+            assert merchant is not None
+        base = request.config_dict[config_key].server.public_url
+        html = template.render(base=base, order=order, mchid=merchant.mchid)
+        return web.Response(text=html, content_type="text/html")
+
+    return page
+
+
 _TRANSACTIONS = "/v3/pay/transactions"
 _ID = re.compile(r"[^/]{1,64}").pattern
 
@@ -399,3 +420,4 @@ def setup_gateway(app: web.Application) -> None:
         f"/v3/refund/domestic/refunds/{{out_refund_no:{_ID}}}", endpoint(query_refund)
     )
     app.router.add_get("/v3/certificates", endpoint(certificates))
+    app.router.add_get("/wxpay/checkmweb", checkout_page(project_environment()))

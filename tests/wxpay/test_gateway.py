@@ -357,3 +357,23 @@ async def test_the_demo_merchant_works_on_loopback_only(
     refused = await demo_query(exposed)
     assert (refused.status, refused.data["code"]) == (401, "SIGN_ERROR")
     assert "README" in refused.data["detail"]["detail"]["issue"]
+
+
+async def test_an_h5_url_opens_a_page_saying_how_to_pay(
+    client: TestClient, merchant: Merchant
+) -> None:
+    h5 = await merchant.call(
+        "POST",
+        "/v3/pay/transactions/h5",
+        merchant.prepay("T20260101010", scene_info={"payer_client_ip": "127.0.0.1"}),
+    )
+    path = h5.data["h5_url"].removeprefix("http://127.0.0.1:8080")  # server.public_url
+
+    page = await client.get(path)
+    unknown = await client.get("/wxpay/checkmweb?prepay_id=wx000")
+
+    assert page.status == 200
+    text = await page.text()
+    assert "¥12.50" in text
+    assert "wxpay wx" in text
+    assert unknown.status == 404

@@ -14,6 +14,7 @@ from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.services.wxpay import RETRY_SCHEDULE
 from botstore.wechat import pay
+from tests.admin.test_entities import signed_in_page
 from tests.wxpay.conftest import Merchant, admin
 
 
@@ -155,3 +156,22 @@ async def test_the_notification_body_is_the_platforms_with_the_resource_encrypte
     assert plain["mchid"] == merchant.mchid
     assert plain["trade_state"] == "SUCCESS"
     assert plain["payer"] == {"openid": "o_bob"}
+
+
+async def test_the_admin_page_shows_merchants_orders_and_every_try(
+    client: TestClient,
+    config: Config,
+    merchant: Merchant,
+    wechat: Emulator,
+    aiohttp_server: Any,
+) -> None:
+    _, url = await merchant_server(aiohttp_server, [502])
+    await paid_order(merchant, wechat, url, "N20260101005")
+    await advance(client, config, hours=0)
+
+    html = await signed_in_page(client, config, "/admin/wxpay")
+
+    assert merchant.mchid in html
+    assert "N20260101005" in html
+    assert "¥3.00" in html
+    assert "#1 at" in html and "HTTP 502" in html
