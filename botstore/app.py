@@ -27,6 +27,7 @@ from botstore.keys import (
     engine_key,
     routers_key,
     scheduler_key,
+    wxpay_platform_key,
     xml_key,
 )
 from botstore.pages import setup_pages
@@ -37,6 +38,9 @@ from botstore.services import messages
 from botstore.templating import merchant_environment, project_environment
 from botstore.webhook import setup_webhook
 from botstore.wechat import ReplyRenderer, WeChatCrypto
+from botstore.wxpay.gateway import setup_gateway
+from botstore.wxpay.platform import PlatformCache
+from botstore.wxpay.request_payment import setup_request_payment
 from handlers import ROUTERS
 
 log = logging.getLogger(__name__)
@@ -66,9 +70,14 @@ def create_app(
     )
     env = project_environment()
     app[xml_key] = ReplyRenderer(env)
-    app.cleanup_ctx.extend([database_ctx, background_ctx, prune_ctx, scheduler_ctx])
+    app[wxpay_platform_key] = PlatformCache()
+    app.cleanup_ctx.extend(
+        [database_ctx, background_ctx, prune_ctx, scheduler_ctx, wxpay_notify_ctx]
+    )
     setup_webhook(app, path=wechat.path)
     setup_api(app)
+    setup_gateway(app)
+    setup_request_payment(app)
     setup_pages(app, env)
     setup_article_pages(app, env)
     setup_console(app, env)
@@ -149,3 +158,34 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     await scheduler.start()
     yield
     await scheduler.stop()
+
+
+# Between clock advances, WeChat Pay notification tries due by now go out within this long.
+WXPAY_POLL_SECONDS = 1.0
+
+
+async def wxpay_notify_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Runs the `wxpay.notify` job every second (under the scheduler's lock, so never during an
+    advance): a payment's notification goes out at once, retries when they fall due. Off with
+    the scheduler's background work (`scheduler.enabled = false`): clock advances still send."""
+    if not app[config_key].scheduler.enabled:
+        yield
+        return
+    stopping = asyncio.Event()
+
+    async def poll() -> None:
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), WXPAY_POLL_SECONDS)
+            if stopping.is_set():
+                return
+            try:
+                await app[scheduler_key].run_job("wxpay.notify")
+            except Exception:  # the next round tries again
+                log.exception("delivering WeChat Pay notifications failed")
+
+    task = asyncio.create_task(poll())
+    yield
+    # A try in flight finishes and is recorded (at most the 5 s the merchant gets).
+    stopping.set()
+    await task

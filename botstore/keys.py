@@ -12,6 +12,7 @@ from botstore.router import Dispatcher, Router
 from botstore.scheduler import Scheduler
 from botstore.signed_queries import SeenQueries
 from botstore.wechat import ReplyRenderer, WeChatCrypto
+from botstore.wxpay.platform import PlatformCache
 
 config_key = web.AppKey("config", Config)
 clock_key = web.AppKey("clock", Clock)
@@ -24,3 +25,4 @@ xml_key = web.AppKey("xml", ReplyRenderer)
 seen_queries_key = web.AppKey("seen_queries", SeenQueries)
 background_key = web.AppKey("background", set[asyncio.Task[object]])
 scheduler_key = web.AppKey("scheduler", Scheduler)
+wxpay_platform_key = web.AppKey("wxpay_platform", PlatformCache)

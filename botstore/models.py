@@ -804,3 +804,145 @@ class SubscribeMessage(SQLModel, table=True):
     data: dict[str, Any] = Field(sa_type=JSON)
     state: str = Field(default="formal", max_length=16)
     sent_at: datetime = _at()
+
+
+# --- WeChat Pay, emulated (API v3) ---
+
+
+class WxPayPlatform(SQLModel, table=True):
+    """The platform's own RSA key pair, made once: its public key (public-key mode, id
+    PUB_KEY_ID_...) and the certificate wrapping the same key (certificate mode)."""
+
+    __tablename__ = "wxpay_platform"
+
+    id: int = Field(default=1, primary_key=True)
+    public_key_id: str = Field(max_length=64)
+    private_key_pem: str
+    public_key_pem: str
+    certificate_pem: str
+    certificate_serial: str = Field(max_length=64)
+    created_at: datetime = _at()
+
+
+class WxPayMerchant(SQLModel, table=True):
+    """A merchant calling the v3 API: requests are verified with `public_key_pem`, whose
+    certificate serial is `serial_no`; notifications are encrypted with `apiv3_key`."""
+
+    __tablename__ = "wxpay_merchant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    mchid: str = Field(max_length=32, unique=True)
+    appid: str = Field(max_length=32)
+    apiv3_key: str = Field(max_length=32)
+    serial_no: str = Field(max_length=64)
+    public_key_pem: str
+    account_id: int = Field(foreign_key="account.id")
+    # Seen sending `Wechatpay-Serial: PUB_KEY_ID_...`: notifications then name the public key id
+    # instead of the certificate serial, as for a merchant in public-key mode.
+    public_key_mode: bool = False
+    created_at: datetime = _at()
+
+
+class WxPayTradeState:
+    NOTPAY = "NOTPAY"
+    SUCCESS = "SUCCESS"
+    CLOSED = "CLOSED"
+    REFUND = "REFUND"
+
+
+class WxPayOrder(SQLModel, table=True):
+    """A prepay order (JSAPI, NATIVE or H5), unique per merchant by `out_trade_no`."""
+
+    __tablename__ = "wxpay_order"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "out_trade_no"),
+        CheckConstraint("total_fen > 0", name="total"),
+        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= total_fen", name="refunded"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="wxpay_merchant.id")
+    out_trade_no: str = Field(max_length=32)
+    trade_type: str = Field(max_length=16)
+    appid: str = Field(max_length=32)
+    description: str = Field(max_length=127)
+    total_fen: int = Field(sa_type=BigInteger)
+    currency: str = Field(default="CNY", max_length=8)
+    notify_url: str = Field(max_length=256)
+    attach: str | None = Field(default=None, max_length=128)
+    payer_openid: str | None = Field(default=None, max_length=128)
+    # The request's fields that define the order: the same out_trade_no with others is refused.
+    request: dict[str, Any] = Field(sa_type=JSON)
+    prepay_id: str = Field(max_length=64, unique=True)
+    code: str = Field(max_length=32, unique=True)  # code_url's `pr`, h5_url's `package`
+    expires_at: datetime = _at()
+    state: str = Field(default=WxPayTradeState.NOTPAY, max_length=16)
+    transaction_id: str | None = Field(default=None, max_length=32, unique=True)
+    payer_fan_id: int | None = Field(default=None, foreign_key="fan.id")
+    paid_at: datetime | None = _at(default=None)
+    closed_at: datetime | None = _at(default=None)
+    refunded_fen: int = Field(default=0, sa_type=BigInteger)
+    created_at: datetime = _at()
+
+
+class WxPayRefund(SQLModel, table=True):
+    """A refund of a paid order, unique per merchant by `out_refund_no`."""
+
+    __tablename__ = "wxpay_refund"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "out_refund_no"),
+        CheckConstraint("amount_fen > 0", name="amount"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    merchant_id: int = Field(foreign_key="wxpay_merchant.id")
+    order_id: int = Field(foreign_key="wxpay_order.id", index=True)
+    out_refund_no: str = Field(max_length=64)
+    refund_id: str = Field(max_length=32, unique=True)
+    amount_fen: int = Field(sa_type=BigInteger)
+    reason: str | None = Field(default=None, max_length=80)
+    notify_url: str | None = Field(default=None, max_length=256)
+    request: dict[str, Any] = Field(sa_type=JSON)
+    status: str = Field(default="SUCCESS", max_length=16)
+    created_at: datetime = _at()
+    success_at: datetime = _at()
+
+
+class WxPayNotification(SQLModel, table=True):
+    """A payment or refund notification to the merchant's notify_url, tried until it answers
+    200/204 or the retry schedule runs out (`state` pending, delivered or failed)."""
+
+    __tablename__ = "wxpay_notification"
+
+    id: int | None = Field(default=None, primary_key=True)
+    notify_id: str = Field(max_length=64, unique=True)
+    merchant_id: int = Field(foreign_key="wxpay_merchant.id")
+    order_id: int = Field(foreign_key="wxpay_order.id", index=True)
+    refund_id: int | None = Field(default=None, foreign_key="wxpay_refund.id")
+    event_type: str = Field(max_length=32)
+    url: str = Field(max_length=256)
+    resource: dict[str, Any] = Field(sa_type=JSON)  # the plaintext the body carries encrypted
+    body: str | None = None  # the exact body, made at the first try and sent on every try
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _at(default=None, index=True)
+    # A try in flight (wall time): another runner leaves it alone until then.
+    leased_until: datetime | None = _at(default=None)
+    delivered_at: datetime | None = _at(default=None)
+    created_at: datetime = _at()
+
+
+class WxPayNotificationAttempt(SQLModel, table=True):
+    """One try of a notification: when it was due, when it ran, what the merchant answered."""
+
+    __tablename__ = "wxpay_notification_attempt"
+    __table_args__ = (UniqueConstraint("notification_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="wxpay_notification.id")
+    number: int
+    scheduled_at: datetime = _at()
+    tried_at: datetime = _at()
+    status: int | None = None
+    outcome: str = Field(max_length=200)
+    acknowledged: bool = False

@@ -40,8 +40,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botstore.clock import Clock, SystemClock
 from botstore.config import Config
 from botstore.models import ClockState, Fan
-from botstore.services import articles, coupons, groups, membership, orders, wealth
+from botstore.services import articles, coupons, groups, membership, orders, wealth, wxpay
 from botstore.templating import project_environment
+from botstore.wxpay import notify as wxpay_notify
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,9 @@ class Job:
     # Does everything due by `now`; returns how many things it did.
     run: Callable[[JobContext, datetime], Awaitable[int]]
     next_due: NextDue | None = None
+    # Visited at the very instant it falls due, not rounded up to the hour (`STEP`): for work
+    # due seconds apart, such as WeChat Pay's notification retries.
+    exact: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +173,11 @@ async def settle_ads(ctx: JobContext, now: datetime) -> int:
         return await articles.settle_ads(session, now=now)
 
 
+async def deliver_wxpay_notifications(ctx: JobContext, now: datetime) -> int:
+    """Send every WeChat Pay notification try due by `now` (botstore/wxpay/notify.py)."""
+    return await wxpay_notify.deliver_due(ctx.sessions, now)
+
+
 def _due(find: Callable[..., Awaitable[datetime | None]]) -> NextDue:
     """A service's `next_..._due(session, after=)` as a job's finder."""
 
@@ -196,6 +205,12 @@ JOBS: list[Job] = [
     # Expiry first: a coupon ending at a month's start is gone before that month's are issued.
     Job("coupons.expire_due", expire_coupons, _due(coupons.next_expiry)),
     Job("coupons.issue_monthly", issue_monthly_coupons, _due(coupons.next_monthly)),
+    Job(
+        "wxpay.notify",
+        deliver_wxpay_notifications,
+        _due(wxpay.next_notification_due),
+        exact=True,
+    ),
 ]
 
 
@@ -357,6 +372,11 @@ class Scheduler:
         async with self._lock:
             return await self._run_due(self.clock.now())
 
+    async def run_job(self, name: str) -> list[Ran]:
+        """Run one job at the clock's now, between advances (never during one)."""
+        async with self._lock:
+            return await self._run_all(self.clock.now(), [j for j in self.jobs if j.name == name])
+
     async def _run_due(self, until: datetime) -> list[Ran]:
         ran: list[Ran] = []
         cursor = EPOCH
@@ -367,18 +387,18 @@ class Scheduler:
                     if job.next_due is not None:
                         moment = await job.next_due(self.context, session, cursor)
                         if moment is not None:
-                            due.append(moment)
+                            due.append(moment if job.exact else _ceil(moment))
             if not due or min(due) > until:
                 break
-            cursor = min(_ceil(min(due)), until)
+            cursor = min(min(due), until)
             ran += await self._run_all(cursor)
             if cursor == until:
                 return ran
         return ran + await self._run_all(until)
 
-    async def _run_all(self, now: datetime) -> list[Ran]:
+    async def _run_all(self, now: datetime, jobs: Sequence[Job] | None = None) -> list[Ran]:
         ran = []
-        for job in self.jobs:
+        for job in self.jobs if jobs is None else jobs:
             try:
                 done = await job.run(self.context, now)
             except Exception as error:  # one failing job must not stop the others

@@ -13,6 +13,7 @@ from botstore.seed_miniprogram import seed_miniprogram
 from botstore.seed_offline import seed_offline
 from botstore.seed_stores import seed_stores
 from botstore.seed_wealth import seed_wealth_products
+from botstore.seed_wxpay import seed_wxpay
 from botstore.services import keywords
 
 DEMO_RULES: list[dict[str, object]] = [
@@ -69,6 +70,8 @@ SEEDERS.append(seed_articles)
 SEEDERS.append(seed_coupons)
 # The mini program's subscribe-message templates (botstore/seed_miniprogram.py).
 SEEDERS.append(seed_miniprogram)
+# The demo WeChat Pay merchant, whose keys README publishes (botstore/seed_wxpay.py).
+SEEDERS.append(seed_wxpay)
 
 
 async def seed_demo(session: AsyncSession, *, now: datetime) -> bool:

@@ -13,6 +13,7 @@ from handlers import (
     stores,
     wallet,
     wealth,
+    wxpay,
 )
 
 ROUTERS: list[Router] = [
@@ -27,4 +28,5 @@ ROUTERS: list[Router] = [
     membership.router,
     coupons.router,
     articles.router,
+    wxpay.router,
 ]

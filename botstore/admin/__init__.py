@@ -22,11 +22,12 @@ from botstore.admin import (
     replies,
     stores,
     wealth,
+    wxpay,
 )
 
 # In the navigation's order (common.NAV); auth and clock have no page of their own.
 SECTIONS = (auth, clock, dashboard, keywords, replies, menu)
-SECTIONS += (stores, merchants, partners, wealth, ads, coupons, miniprogram)
+SECTIONS += (stores, merchants, partners, wealth, ads, coupons, miniprogram, wxpay)
 
 
 def create_admin_app() -> web.Application:

@@ -63,6 +63,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("ads", "Ads", "/admin/ads"),
     ("coupons", "Coupons", "/admin/coupons"),
     ("miniprogram", "Mini program", "/admin/miniprogram"),
+    ("wxpay", "WeChat Pay", "/admin/wxpay"),
 )
 
 

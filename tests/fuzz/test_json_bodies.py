@@ -16,12 +16,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
 
-from botstore.clock import FrozenClock
+from botstore.clock import FrozenClock, wall_now
 from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.models import MiniProgramUser
 from botstore.seed import seed_demo
 from botstore.seed_miniprogram import DEMO_TEMPLATES
+from botstore.seed_wxpay import (
+    DEMO_APPID,
+    DEMO_MCHID,
+    DEMO_PRIVATE_KEY,
+    DEMO_PUBLIC_KEY,
+    DEMO_SERIAL_NO,
+)
+from botstore.wechat import pay
 from tests.api.cgi import get_token, post
 from tests.api.test_miniprogram import allow, miniprogram_token, wx_login
 from tests.helpers import digest
@@ -158,6 +166,20 @@ MINI_FAN = "o_fuzz_mini_fan"  # FAN's openid in the mini program (set by the tok
 ORDER_TEMPLATE = DEMO_TEMPLATES[0]["template_id"]
 # Routes of the mini program's API: they take its own access token.
 MINI_PROGRAM = {"/cgi-bin/message/subscribe/send", "/wxa/getwxacodeunlimit"}
+# WeChat Pay: the demo merchant signs; one order stays unpaid (to close), one is paid (to refund).
+WXPAY_UNPAID, WXPAY_PAID = "FUZZ000001", "FUZZ000002"
+# The unpaid order's prepay_id is new in each test: bodies carry marks that send() fills in.
+PREPAY_MARK, SIGN_MARK = "FUZZPREPAYID", "FUZZPAYSIGN"
+prepay_ids: dict[str, str] = {}
+WXPAY_ORDER = {
+    "appid": DEMO_APPID,
+    "mchid": DEMO_MCHID,
+    "description": "Fuzz tea",
+    "out_trade_no": "FUZZ000003",
+    "time_expire": "2026-01-02T12:00:00+08:00",
+    "notify_url": "http://127.0.0.1:9/notify",
+    "amount": {"total": 100, "currency": "CNY"},
+}
 MENU = {"button": [{"type": "click", "name": "Balance", "key": "balance"}]}
 CONDITIONAL = {**MENU, "matchrule": {"language": "zh_CN"}}
 # A body each JSON endpoint accepts (on the demo data): hostile values go into its fields.
@@ -299,6 +321,32 @@ VALID: dict[tuple[str, str], dict[str, Any]] = {
         "title": "T",
         "keywords": [{"key": "thing1", "name": "Item"}],
     },
+    ("POST", "/admin/api/wxpay/merchants"): {
+        "mchid": "1230000999",
+        "appid": "wx1",
+        "apiv3_key": "k" * 32,
+        "serial_no": DEMO_SERIAL_NO,
+        "public_key": DEMO_PUBLIC_KEY,
+    },
+    ("POST", "/v3/pay/transactions/jsapi"): WXPAY_ORDER | {"payer": {"openid": FAN}},
+    ("POST", "/v3/pay/transactions/native"): WXPAY_ORDER,
+    ("POST", "/v3/pay/transactions/h5"): WXPAY_ORDER
+    | {"scene_info": {"payer_client_ip": "127.0.0.1", "h5_info": {"type": "Wap"}}},
+    ("POST", "/v3/pay/transactions/out-trade-no/{out_trade_no}/close"): {"mchid": DEMO_MCHID},
+    ("POST", "/console/api/wxpay/request-payment"): {
+        "openid": FAN,
+        "timeStamp": "1767225600",
+        "nonceStr": "fuzznonce",
+        "package": f"prepay_id={PREPAY_MARK}",
+        "signType": "RSA",
+        "paySign": SIGN_MARK,
+    },
+    ("POST", "/v3/refund/domestic/refunds"): {
+        "out_trade_no": WXPAY_PAID,
+        "out_refund_no": "FR000001",
+        "reason": "fuzz",
+        "amount": {"refund": 1, "total": 100, "currency": "CNY"},
+    },
 }
 # Changing routes that read no body: hostile bodies are ignored there, so they only must not 500.
 BODILESS = {
@@ -352,7 +400,7 @@ class Token(str):
 
 
 def url(template: str, token: str, *, ident: str = "1") -> str:
-    path = template.replace("{name}", "welcome")
+    path = template.replace("{name}", "welcome").replace("{out_trade_no}", WXPAY_UNPAID)
     path = re.sub(r"\{[^}]+\}", ident, path)
     if template in MINI_PROGRAM:
         return f"{path}?access_token={getattr(token, 'miniprogram', token)}"
@@ -386,6 +434,17 @@ async def token(
     ]:
         answer = await post(client, path, access_token, body)
         assert answer.get("errcode", 0) == 0, answer
+    for number in (WXPAY_UNPAID, WXPAY_PAID):
+        order = WXPAY_ORDER | {"out_trade_no": number, "payer": {"openid": FAN}}
+        status, text = await send(
+            client, config, "POST", "/v3/pay/transactions/jsapi", "", json.dumps(order).encode()
+        )
+        assert status == 200, text
+        if number == WXPAY_UNPAID:
+            prepay_ids["unpaid"] = json.loads(text)["prepay_id"]
+    await wechat.say("topup 2", fan=FAN)  # one order paid here, one by requestPayment
+    paid = await wechat.say(f"wxpay {json.loads(text)['prepay_id']}", fan=FAN)
+    assert "Paid ¥1.00" in paid.content
     return access_token
 
 
@@ -399,16 +458,43 @@ def headers(config: Config) -> dict[str, str]:
 async def send(
     client: TestClient, config: Config, method: str, template: str, token: str, body: bytes
 ) -> tuple[int, str]:
-    response = await client.request(
-        method, url(template, token), data=body, headers=headers(config)
-    )
+    sent = headers(config)
+    if PREPAY_MARK.encode() in body:
+        prepay_id = prepay_ids["unpaid"]
+        message = pay.request_payment_message(DEMO_APPID, "1767225600", "fuzznonce", prepay_id)
+        signature = pay.sign(pay.load_private_key(DEMO_PRIVATE_KEY), message)
+        body = body.replace(PREPAY_MARK.encode(), prepay_id.encode())
+        body = body.replace(SIGN_MARK.encode(), signature.encode())
+    if template.startswith("/v3/"):
+        sent["Authorization"] = wxpay_authorization(method, url(template, token), body)
+    response = await client.request(method, url(template, token), data=body, headers=sent)
     if response.content_type == "image/png":  # a mini-program code
         return response.status, "<PNG>"
     return response.status, await response.text()
 
 
+def wxpay_authorization(method: str, path: str, body: bytes) -> str:
+    """Signed by the demo WeChat Pay merchant, so hostile bodies get past the signature."""
+    return pay.authorization_header(
+        mchid=DEMO_MCHID,
+        serial_no=DEMO_SERIAL_NO,
+        private_key=pay.load_private_key(DEMO_PRIVATE_KEY),
+        message_parts=(
+            method,
+            path,
+            str(int(wall_now().timestamp())),
+            pay.nonce(),
+            body.decode(errors="replace"),
+        ),
+    )
+
+
 def assert_refused(template: str, status: int, text: str) -> None:
-    if template.startswith(("/cgi-bin/", "/wxa/")):
+    if template.startswith("/v3/"):
+        # WeChat Pay answers errors with a status and {"code", "message"}.
+        assert 400 <= status < 500, (status, text)
+        assert json.loads(text)["code"] in ("PARAM_ERROR", "INVALID_REQUEST"), text
+    elif template.startswith(("/cgi-bin/", "/wxa/")):
         # The emulated API answers errors as the platform does: HTTP 200 and an errcode.
         assert status == 200, (status, text)
         answer = json.loads(text)
