@@ -447,12 +447,13 @@ class Dispatcher:
     ) -> Outcome:
         try:
             return await self._in_transaction(message, key, now, handoff, self.route, bind)
-        except DomainError as error:
+        except _Refused as refused:
             # A refused command keeps nothing it wrote: its whole transaction rolled back (few
             # commands are refused, so this is cheaper than a savepoint around every one). The
-            # refusal is the reply, stored in a transaction of its own.
-            refuse = partial(_refusal, error)
-            return await self._in_transaction(message, key, now, handoff, refuse, bind)
+            # refusal, rendered before the rollback while what it names was still loaded, is
+            # the reply, stored in a transaction of its own.
+            refusal = partial(_reply_with, refused.reply)
+            return await self._in_transaction(message, key, now, handoff, refusal, bind)
 
     async def _in_transaction(
         self,
@@ -484,7 +485,10 @@ class Dispatcher:
                 self.areas,
                 self.merchant_env,
             )
-            reply = await respond(ctx)
+            try:
+                reply = await respond(ctx)
+            except DomainError as error:
+                raise _Refused(_refusal(error, ctx)) from error
             await messages.store_reply(
                 session, key, reply_to_dict(reply) if reply else None, now=now
             )
@@ -555,7 +559,19 @@ class Dispatcher:
             return ctx.text("errors/keyword_template.txt", rule=rule)
 
 
-async def _refusal(error: DomainError, ctx: Context) -> Reply:
+class _Refused(Exception):
+    """A command's DomainError, with the reply it renders to: rolls the transaction back."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply)
+        self.reply = reply
+
+
+async def _reply_with(reply: Reply, _ctx: Context) -> Reply:
+    return reply
+
+
+def _refusal(error: DomainError, ctx: Context) -> Reply:
     return ctx.text(f"errors/{error.template}.txt", error=error, **error.details)
 
 

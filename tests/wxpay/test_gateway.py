@@ -350,6 +350,7 @@ async def test_the_demo_merchant_works_on_loopback_only(
     exposed = config.replace(
         server={"host": "0.0.0.0"},
         wechat={"app_secret": "s" * 32},
+        miniprogram={"app_secret": "m" * 32},
         admin={"token": "t" * 43},
     )
 
