@@ -33,7 +33,11 @@ from botstore.redaction import AccessLog, quote_no_request_in_parser_errors
 from botstore.router import Dispatcher, Router, TemplateReplies
 from botstore.scheduler import Scheduler
 from botstore.services import messages
-from botstore.templating import merchant_environment, project_environment
+from botstore.templating import (
+    merchant_environment,
+    project_environment,
+    reply_environments,
+)
 from botstore.webhook import setup_webhook
 from botstore.wechat import ReplyRenderer, WeChatCrypto
 from handlers import ROUTERS
@@ -84,7 +88,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         routers=app[routers_key],
         sessions=app[db_key],
         config=app[config_key],
-        replies=TemplateReplies(project_environment()),
+        replies=TemplateReplies(reply_environments(app[config_key])),
         merchant_env=merchant_environment(),
     )
     yield

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from botstore.i18n import LOCALES
+
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "config.toml"
 
 
@@ -98,6 +100,10 @@ class WeChatConfig:
     )
     timestamp_window_seconds: int = dataclasses.field(
         default=300, metadata=_check(lambda v: v >= 0, "must be 0 (off) or more")
+    )
+    # A fan's language until they type a command or choose one (the platform's default).
+    language: str = dataclasses.field(
+        default="zh_CN", metadata=_check(lambda v: v in LOCALES, "must be zh_CN or en")
     )
 
 
