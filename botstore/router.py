@@ -202,9 +202,11 @@ class Command:
         """The command's words written in `locale` (余额 for zh_CN, balance for en), then
         those of no language ("?"): what help shows a fan of that locale."""
         words = (self.name, *self.aliases)
-        return tuple(w for w in words if locale_of_word(w) == locale) + tuple(
-            w for w in words if locale_of_word(w) is None
+        # "?" suits every fan; the full-width "？" only those who type Chinese.
+        neutral = tuple(
+            w for w in words if locale_of_word(w) is None and (w.isascii() or locale != EN)
         )
+        return tuple(w for w in words if locale_of_word(w) == locale) + neutral
 
     def bind(self, words: list[str]) -> list[Any]:
         values: list[Any] = []

@@ -26,10 +26,8 @@ NAMES = (
     "Repair",
     "Fixes things",
     "botstore",
+    "access_token",
     "English",
-    "Hongbao",
-    "QR",
-    "qr",
     "x",
 )
 
@@ -116,7 +114,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "errors/usage.txt": [
         _usage("missing", param=BUY.params[0]),
         _usage("unexpected", words="x"),
-        _usage("last", words="nocoupon"),
+        _usage("last", words="x"),
         _usage("invalid", param=BUY.params[1], reason=N_("a whole number from 1 to 999")),
     ],
     "errors/bad_argument.txt": [
