@@ -24,6 +24,7 @@ from botstore.keys import (
     db_key,
     dispatcher_key,
     engine_key,
+    page_envs_key,
     routers_key,
     scheduler_key,
     xml_key,
@@ -34,6 +35,7 @@ from botstore.router import Dispatcher, Router, TemplateReplies
 from botstore.scheduler import Scheduler
 from botstore.services import messages
 from botstore.templating import (
+    localized_environments,
     merchant_environment,
     project_environment,
     reply_environments,
@@ -69,11 +71,12 @@ def create_app(
     )
     env = project_environment()
     app[xml_key] = ReplyRenderer(env)
+    app[page_envs_key] = localized_environments(timezone=config.wallet.timezone)
     app.cleanup_ctx.extend([database_ctx, background_ctx, prune_ctx, scheduler_ctx])
     setup_webhook(app, path=wechat.path)
     setup_api(app)
-    setup_pages(app, env)
-    setup_article_pages(app, env)
+    setup_pages(app)
+    setup_article_pages(app)
     setup_console(app, env)
     app[limiter_key] = SignInLimiter(config.admin.failed_signins_per_minute)
     app.add_subapp("/admin/", create_admin_app())

@@ -3,6 +3,7 @@
 import asyncio
 
 from aiohttp import web
+from jinja2 import Environment
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,3 +25,5 @@ xml_key = web.AppKey("xml", ReplyRenderer)
 seen_queries_key = web.AppKey("seen_queries", SeenQueries)
 background_key = web.AppKey("background", set[asyncio.Task[object]])
 scheduler_key = web.AppKey("scheduler", Scheduler)
+# The public pages' environments, one per locale (botstore/page_locale.py picks one).
+page_envs_key = web.AppKey("page_envs", dict[str, Environment])
