@@ -30,5 +30,7 @@ def html_response(request: web.Request, html: str) -> web.Response:
     response = web.Response(text=html, content_type="text/html")
     chosen = locale_named(request.query.get("lang", "")[:16])
     if chosen is not None:  # the switch was used: later pages keep the choice
-        response.set_cookie(COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True)
+        response.set_cookie(
+            COOKIE, chosen, path="/", max_age=365 * 86400, samesite="Lax", httponly=True
+        )
     return response

@@ -35,13 +35,19 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 def project_environment(
-    directory: Path = TEMPLATES, *, locale: str | None = None, timezone: str = DEFAULT_TIMEZONE
+    directory: Path = TEMPLATES,
+    *,
+    locale: str | None = None,
+    timezone: str = DEFAULT_TIMEZONE,
+    text_only: bool = False,
 ) -> Environment:
     """Templates under templates/: reply bodies (.txt), reply XML and pages (escaped).
 
     With a `locale`, {% trans %} and _() read its catalogue and `yuan` and `when` write its
     numbers and dates in `timezone`; without one, text stays as written (English) with plain
-    ISO-like times. One environment per locale, built once: a message only picks one.
+    ISO-like times. `text_only` translates the text but keeps the plain numbers and times (the
+    admin pages, whose figures are not yet localised). One environment per locale, built once:
+    a message only picks one.
     """
     env = Environment(
         loader=FileSystemLoader(directory),
@@ -62,7 +68,7 @@ def project_environment(
     env.filters["term"] = term = _term(catalogue)
     env.filters["label"] = lambda value, group: term(LABELS.get(group, {}).get(value, value))
     env.globals["locale"] = locale or EN
-    if locale is not None:
+    if locale is not None and not text_only:
         formats = Formats(locale, timezone)
         env.filters.update(yuan=formats.yuan, when=formats.when, date=formats.date)
     return env

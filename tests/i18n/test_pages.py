@@ -5,7 +5,9 @@ import re
 
 from aiohttp.test_utils import TestClient
 
+from botstore.config import Config
 from botstore.console.client import Emulator
+from tests.admin.test_auth import sign_in
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -54,3 +56,15 @@ async def test_the_switch_overrides_the_browser_and_is_kept(
 async def test_without_a_preference_the_accounts_language(client: TestClient) -> None:
     # The suite's account speaks English (tests/conftest.py); aiohttp's client sends no header.
     assert "No stores yet." in await page(client, "/stores")
+
+
+async def test_the_admin_chrome_follows_the_browser_with_a_switch(
+    client: TestClient, config: Config
+) -> None:
+    login = await page(client, "/admin/login", **{"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert "请输入管理令牌" in login and '<button type="submit">登录</button>' in login
+    await sign_in(client, config)
+    dashboard = await page(client, "/admin/?lang=zh_CN", **{"Accept-Language": "en"})
+    assert ">概览</a>" in dashboard and ">退出登录</button>" in dashboard
+    english = await page(client, "/admin/?lang=en")
+    assert ">Dashboard</a>" in english and ">Sign out</button>" in english
