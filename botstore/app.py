@@ -25,6 +25,7 @@ from botstore.keys import (
     db_key,
     dispatcher_key,
     engine_key,
+    page_envs_key,
     routers_key,
     scheduler_key,
     wxpay_platform_key,
@@ -35,7 +36,12 @@ from botstore.redaction import AccessLog, quote_no_request_in_parser_errors
 from botstore.router import Dispatcher, Router, TemplateReplies
 from botstore.scheduler import Scheduler
 from botstore.services import messages
-from botstore.templating import merchant_environment, project_environment
+from botstore.templating import (
+    localized_environments,
+    merchant_environment,
+    project_environment,
+    reply_environments,
+)
 from botstore.webhook import setup_webhook
 from botstore.wechat import ReplyRenderer, WeChatCrypto
 from botstore.wxpay.gateway import setup_gateway
@@ -70,6 +76,7 @@ def create_app(
     )
     env = project_environment()
     app[xml_key] = ReplyRenderer(env)
+    app[page_envs_key] = localized_environments(timezone=config.wallet.timezone)
     app[wxpay_platform_key] = PlatformCache()
     app.cleanup_ctx.extend(
         [database_ctx, background_ctx, prune_ctx, scheduler_ctx, wxpay_notify_ctx]
@@ -78,8 +85,8 @@ def create_app(
     setup_api(app)
     setup_gateway(app)
     setup_request_payment(app)
-    setup_pages(app, env)
-    setup_article_pages(app, env)
+    setup_pages(app)
+    setup_article_pages(app)
     setup_console(app, env)
     setup_console_miniprogram(app)
     app[limiter_key] = SignInLimiter(config.admin.failed_signins_per_minute)
@@ -95,7 +102,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         routers=app[routers_key],
         sessions=app[db_key],
         config=app[config_key],
-        replies=TemplateReplies(project_environment()),
+        replies=TemplateReplies(reply_environments(app[config_key])),
         merchant_env=merchant_environment(),
     )
     yield

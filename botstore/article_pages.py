@@ -1,18 +1,17 @@
 """The emulated article pages (/articles, /articles/<id>) and the ad click redirect."""
 
 from aiohttp import web
-from jinja2 import Environment
 
 from botstore.errors import NotFound
 from botstore.keys import config_key, db_key
 from botstore.numbers import ID_MAX, parse_whole
+from botstore.page_locale import html_response, page_env
 from botstore.services import articles
-from botstore.templating import project_environment
 
 
-def setup_article_pages(app: web.Application, env: Environment | None = None) -> None:
+def setup_article_pages(app: web.Application) -> None:
     """Serve the article index, one article and the ad click-tracking redirect."""
-    pages = ArticlePages(env or project_environment())
+    pages = ArticlePages()
     app.router.add_get("/articles", pages.index)
     app.router.add_get("/articles/{article_id}", pages.article)
     app.router.add_get("/ads/{ad_id}/click", pages.click)
@@ -31,14 +30,13 @@ def _not_found(error: NotFound) -> web.HTTPNotFound:
 
 
 class ArticlePages:
-    def __init__(self, env: Environment) -> None:
-        self.env = env
-
     def _html(self, request: web.Request, template: str, **context: object) -> web.Response:
-        html = self.env.get_template(f"pages/{template}").render(
-            base=request.app[config_key].server.public_url, **context
+        html = (
+            page_env(request)
+            .get_template(f"pages/{template}")
+            .render(base=request.app[config_key].server.public_url, **context)
         )
-        return web.Response(text=html, content_type="text/html")
+        return html_response(request, html)
 
     async def index(self, request: web.Request) -> web.Response:
         async with request.app[db_key]() as session:

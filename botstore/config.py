@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from botstore.i18n import LOCALES
 from botstore.paths import DEFAULT_CONFIG
 
 DEFAULT_PATH = DEFAULT_CONFIG
@@ -100,6 +101,10 @@ class WeChatConfig:
     )
     timestamp_window_seconds: int = dataclasses.field(
         default=300, metadata=_check(lambda v: v >= 0, "must be 0 (off) or more")
+    )
+    # A fan's language until they type a command or choose one (the platform's default).
+    language: str = dataclasses.field(
+        default="zh_CN", metadata=_check(lambda v: v in LOCALES, "must be zh_CN or en")
     )
 
 

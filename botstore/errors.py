@@ -16,8 +16,10 @@ class DomainError(Exception):
 class BadArgument(DomainError):
     template = "bad_argument"
 
-    def __init__(self, name: str, value: str, reason: str = "") -> None:
-        super().__init__(name=name, value=value, reason=reason)
+    def __init__(self, name: str, value: str, reason: str = "", **values: object) -> None:
+        # `reason` is a catalogue id (marked with N_) when fans read it; `values` fill its
+        # %(name)s fields in the reply's language.
+        super().__init__(name=name, value=value, reason=reason, values=values)
 
 
 class NotFound(DomainError):
@@ -171,10 +173,16 @@ class BelowMinimum(DomainError):
 
 
 class QuotaExceeded(DomainError):
+    """Over a wealth product's quota: its total, or (`per_fan`) each fan's."""
+
     template = "quota_exceeded"
 
-    def __init__(self, what: str, limit_fen: int, remaining_fen: int) -> None:
-        super().__init__(what=what, limit_fen=limit_fen, remaining_fen=remaining_fen)
+    def __init__(
+        self, what: str, limit_fen: int, remaining_fen: int, *, per_fan: bool = False
+    ) -> None:
+        super().__init__(
+            what=what, limit_fen=limit_fen, remaining_fen=remaining_fen, per_fan=per_fan
+        )
 
 
 # --- Articles and ads ---

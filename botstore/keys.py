@@ -3,6 +3,7 @@
 import asyncio
 
 from aiohttp import web
+from jinja2 import Environment
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,3 +27,5 @@ seen_queries_key = web.AppKey("seen_queries", SeenQueries)
 background_key = web.AppKey("background", set[asyncio.Task[object]])
 scheduler_key = web.AppKey("scheduler", Scheduler)
 wxpay_platform_key = web.AppKey("wxpay_platform", PlatformCache)
+# The public pages' environments, one per locale (botstore/page_locale.py picks one).
+page_envs_key = web.AppKey("page_envs", dict[str, Environment])

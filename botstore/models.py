@@ -98,6 +98,9 @@ class Fan(SQLModel, table=True):
     longitude: float | None = None
     location_at: datetime | None = _at(default=None)
     wallet_account_id: int | None = Field(default=None)
+    # A botstore locale (zh_CN, en): the language of the fan's last command or their choice;
+    # None until then, when config.toml's wechat.language speaks for them.
+    language: str | None = Field(default=None, max_length=16)
     created_at: datetime = _at()
     last_seen_at: datetime = _at()
 

@@ -4,19 +4,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from jinja2 import Environment
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.errors import Deactivated, NotFound
 from botstore.keys import config_key, db_key
 from botstore.numbers import ID_MAX, parse_whole
+from botstore.page_locale import html_response, page_env
 from botstore.services import stores
-from botstore.templating import project_environment
 
 
-def setup_pages(app: web.Application, env: Environment | None = None) -> None:
-    """Serve /stores, /stores/<id> and /products/<id>, the pages news cards link to."""
-    pages = Pages(env or project_environment())
+def setup_pages(app: web.Application) -> None:
+    """Serve /stores, /stores/<id> and /products/<id>, the pages news cards link to, in the
+    browser's language (botstore/page_locale.py)."""
+    pages = Pages()
     app.router.add_get("/stores", pages.stores)
     app.router.add_get("/stores/{store_id}", pages.store)
     app.router.add_get("/products/{product_id}", pages.product)
@@ -31,9 +31,6 @@ def _id(request: web.Request, name: str, what: str) -> int:
 
 
 class Pages:
-    def __init__(self, env: Environment) -> None:
-        self.env = env
-
     async def _render(
         self,
         request: web.Request,
@@ -49,10 +46,12 @@ class Pages:
             except Deactivated as error:
                 what, ident = error.details["what"], error.details["ident"]
                 raise web.HTTPNotFound(text=f"{what} #{ident} is deactivated") from None
-        html = self.env.get_template(f"pages/{template}").render(
-            base=request.app[config_key].server.public_url, **context
+        html = (
+            page_env(request)
+            .get_template(f"pages/{template}")
+            .render(base=request.app[config_key].server.public_url, **context)
         )
-        return web.Response(text=html, content_type="text/html")
+        return html_response(request, html)
 
     async def stores(self, request: web.Request) -> web.Response:
         async def load(session: AsyncSession) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.config import Config
 from botstore.errors import BadArgument, DomainError
+from botstore.i18n import EN, N_, locale_of_word
 from botstore.merchant_sandbox import TemplateLimitExceeded
 from botstore.models import Conversation, Fan, KeywordRule
 from botstore.money import Fen, parse_yuan
@@ -57,14 +58,14 @@ _T = TypeVar("_T")
 def _parse_id(text: str) -> int:
     ident = parse_whole(text.removeprefix("#"), minimum=1, maximum=ID_MAX)
     if ident is None:
-        raise BadArgument("id", text, "an id is a number such as #12")
+        raise BadArgument("id", text, N_("an id is a number such as #12"))
     return ident
 
 
 def _parse_qty(text: str) -> int:
     qty = parse_whole(text, minimum=1, maximum=MAX_QTY)
     if qty is None:
-        raise BadArgument("quantity", text, f"a whole number from 1 to {MAX_QTY}")
+        raise BadArgument("quantity", text, N_("a whole number from 1 to 999"))
     return qty
 
 
@@ -78,22 +79,42 @@ PARSERS: dict[Any, Callable[[str], Any]] = {
 
 
 class UsageError(DomainError):
-    """The words don't fit the command's form."""
+    """The words don't fit the command's form: `problem` is missing (an argument), unexpected
+    (extra words), invalid (an argument's `reason`, a catalogue id) or last (an option that
+    must come last); the reply template words each in the fan's language."""
 
     template = "usage"
 
-    def __init__(self, command: "Command", reason: str) -> None:
-        super().__init__(usage=command.usage, reason=reason, command=command.name)
+    def __init__(
+        self,
+        command: "Command",
+        problem: str,
+        *,
+        param: "Param | None" = None,
+        words: str = "",
+        reason: str = "",
+        values: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(
+            command=command,
+            problem=problem,
+            param=param,
+            words=words,
+            reason=reason,
+            values=values or {},
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class TemplateReplies:
-    """Renders reply bodies from templates/replies/."""
+    """Renders reply bodies from templates/replies/, in one environment per locale (built once;
+    a message only picks its locale's)."""
 
-    env: Environment
+    envs: Mapping[str, Environment]
 
-    def render(self, template: str, **context: Any) -> str:
-        return self.env.get_template(f"replies/{template}").render(**context).strip()
+    def render(self, template: str, locale: str = EN, **context: Any) -> str:
+        env = self.envs[locale]
+        return env.get_template(f"replies/{template}").render(**context).strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +130,16 @@ class Context:
     replies: TemplateReplies
     areas: list[tuple[str, list["Command"]]]  # the registry, for help
     merchant_env: Environment | None = None  # the sandbox for merchant-written replies
+    # The reply's language: the command word's, else the fan's (Dispatcher.locale_for).
+    locale: str = EN
 
     def text(self, template: str, **context: Any) -> TextReply:
-        return TextReply(
-            self.replies.render(template, fan=self.fan, config=self.config, **context)
+        return TextReply(self.render(template, **context))
+
+    def render(self, template: str, **context: Any) -> str:
+        """A reply body in this message's language (news cards use it for their fields)."""
+        return self.replies.render(
+            template, self.locale, fan=self.fan, config=self.config, **context
         )
 
     async def account_reply(self, name: str, *, text: str = "") -> Reply | None:
@@ -149,9 +176,13 @@ class Param:
     default: Any
 
     @property
+    def words(self) -> str:
+        """The name as help shows it (a catalogue id: the extractor reads it from handlers)."""
+        return self.name.replace("_", " ")
+
+    @property
     def label(self) -> str:
-        words = self.name.replace("_", " ")
-        return f"[{words}]" if self.optional else f"<{words}>"
+        return f"[{self.words}]" if self.optional else f"<{self.words}>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +193,22 @@ class Command:
     params: tuple[Param, ...]
     summary: str
     area: str
+    # Words the fan may type for an option argument (buy's `nocoupon`: 不用券), by locale.
+    options: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def usage(self) -> str:
         return " ".join([self.name, *(param.label for param in self.params)])
+
+    def words_in(self, locale: str) -> tuple[str, ...]:
+        """The command's words written in `locale` (余额 for zh_CN, balance for en), then
+        those of no language ("?"): what help shows a fan of that locale."""
+        words = (self.name, *self.aliases)
+        # "?" suits every fan; the full-width "？" only those who type Chinese.
+        neutral = tuple(
+            w for w in words if locale_of_word(w) is None and (w.isascii() or locale != EN)
+        )
+        return tuple(w for w in words if locale_of_word(w) == locale) + neutral
 
     def bind(self, words: list[str]) -> list[Any]:
         values: list[Any] = []
@@ -173,20 +216,26 @@ class Command:
             if param.rest:
                 rest = " ".join(words[index:])
                 if not rest and not param.optional:
-                    raise UsageError(self, f"{param.label} is missing")
+                    raise UsageError(self, "missing", param=param)
                 values.append(rest or param.default)
                 return values
             if index >= len(words):
                 if not param.optional:
-                    raise UsageError(self, f"{param.label} is missing")
+                    raise UsageError(self, "missing", param=param)
                 values.append(param.default)
                 continue
             try:
                 values.append(param.parse(words[index]))
             except BadArgument as error:
-                raise UsageError(self, f"{param.label}: {error.details['reason']}") from None
+                raise UsageError(
+                    self,
+                    "invalid",
+                    param=param,
+                    reason=error.details["reason"],
+                    values=error.details["values"],
+                ) from None
         if len(words) > len(self.params):
-            raise UsageError(self, f"unexpected {' '.join(words[len(self.params) :])!r}")
+            raise UsageError(self, "unexpected", words=" ".join(words[len(self.params) :]))
         return values
 
 
@@ -200,8 +249,17 @@ class Router:
         self.events: dict[str, HandlerFn] = {}
         self.conversations: dict[str, ConversationFn] = {}
 
-    def command(self, name: str, *aliases: str) -> Callable[[HandlerFn], HandlerFn]:
-        """Register a command: usage from the parameters, summary from the docstring."""
+    def command(
+        self,
+        name: str,
+        *aliases: str,
+        options: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> Callable[[HandlerFn], HandlerFn]:
+        """Register a command: usage from the parameters, summary from the docstring.
+
+        Name it in English with its Chinese word among the aliases: the word typed decides
+        the reply's language. `options` names an option's words per locale, e.g.
+        {"nocoupon": {"en": "nocoupon", "zh_CN": "不用券"}}."""
 
         def register(handler: HandlerFn) -> HandlerFn:
             self.commands.append(
@@ -214,6 +272,7 @@ class Router:
                     if handler.__doc__
                     else "",
                     area=self.title,
+                    options=options or {},
                 )
             )
             return handler
@@ -484,6 +543,7 @@ class Dispatcher:
                 self.replies,
                 self.areas,
                 self.merchant_env,
+                locale=self.locale_for(message, fan),
             )
             try:
                 reply = await respond(ctx)
@@ -503,6 +563,21 @@ class Dispatcher:
                     now=now,
                 )
         return Outcome(reply, now, duplicate=False)
+
+    def locale_for(self, message: InboundMessage, fan: Fan) -> str:
+        """The reply's language: the command word's when the fan typed (or said) one, which
+        the fan keeps as theirs; else the fan's (notices, events, unknown text)."""
+        text = ""
+        if isinstance(message, TextMessage):
+            text = message.content
+        elif isinstance(message, VoiceMessage):
+            text = message.recognition or ""
+        words = text.split(maxsplit=1)
+        if words and words[0].lower() in self.commands:
+            spoken = locale_of_word(words[0])
+            if spoken is not None:
+                return fans.speaks(fan, spoken)
+        return fans.language(fan, default=self.config.wechat.language)
 
     async def route(self, ctx: Context) -> Reply | None:
         message = ctx.message

@@ -24,6 +24,7 @@ run there and then; the jobs' idempotency makes that safe alongside the leader.
 import asyncio
 import logging
 import os
+from collections import ChainMap
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -41,7 +42,7 @@ from botstore.clock import Clock, SystemClock
 from botstore.config import Config
 from botstore.models import ClockState, Fan
 from botstore.services import articles, coupons, groups, membership, orders, wealth, wxpay
-from botstore.templating import project_environment
+from botstore.templating import reply_environments
 from botstore.wxpay import notify as wxpay_notify
 
 log = logging.getLogger(__name__)
@@ -219,22 +220,31 @@ def _ceil(moment: datetime) -> datetime:
     return EPOCH + steps * STEP
 
 
-def template_renderer() -> wealth.Render:
-    """Notifications from templates/replies/, as the replies are rendered."""
-    env = project_environment()
-    templates: dict[str, tuple[Template, Context]] = {}
+def template_renderer(config: Config | None = None) -> wealth.Render:
+    """Notifications from templates/replies/, as the replies are rendered: each in the language
+    its values' `locale` names (the fan's), else the account's default."""
+    config = config or Config()
+    envs = reply_environments(config)
+    default = config.wechat.language
+    templates: dict[tuple[str, str], tuple[Template, Context, ChainMap[str, Any]]] = {}
 
     def render(name: str, values: Mapping[str, Any]) -> str:
         # Template.render() builds a new Context per call (copying the globals, making an eval
-        # context); at 100,000 payouts that costs as much as the text. One Context per template,
-        # given each notification's values as its `parent`, renders the same text: rendering
-        # never awaits, so no two renders share it at once. Notifications use no globals.
-        found = templates.get(name)
+        # context); at 100,000 payouts that costs as much as the text. One Context per template
+        # and locale, given each notification's values before the locale's globals (gettext)
+        # as its `parent`, renders the same text: rendering never awaits, so no two renders
+        # share it at once.
+        locale = values.get("locale") or default
+        found = templates.get((locale, name))
         if found is None:
+            env = envs[locale]
             template = env.get_template(f"replies/{name}")
-            found = templates[name] = (template, Context(env, {}, template.name, template.blocks))
-        template, context = found
-        context.parent = values  # type: ignore[assignment]
+            context = Context(env, {}, template.name, template.blocks)
+            parent: ChainMap[str, Any] = ChainMap({}, env.globals)
+            found = templates[locale, name] = (template, context, parent)
+        template, context, parent = found
+        parent.maps[0] = values  # type: ignore[assignment]
+        context.parent = parent  # type: ignore[assignment]
         context.vars.clear()  # what a {% set %} left behind
         context.exported_vars.clear()
         return "".join(template.root_render_func(context)).strip()
@@ -334,7 +344,7 @@ class Scheduler:
     config: Config
     clock: Clock
     jobs: Sequence[Job] = field(default_factory=lambda: list(JOBS))
-    render: wealth.Render = field(default_factory=template_renderer)
+    render: wealth.Render | None = None  # notices: templates/replies/ unless a test's own
     leadership: Leadership = field(init=False)
     _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
     _aps: AsyncIOScheduler | None = field(init=False, default=None)
@@ -343,6 +353,8 @@ class Scheduler:
 
     def __post_init__(self) -> None:
         self.leadership = Leadership(self.engine)
+        if self.render is None:
+            self.render = template_renderer(self.config)
         self.context = JobContext(self.sessions, self.config, self.render)
 
     async def sync_clock(self) -> timedelta:

@@ -18,8 +18,8 @@ async def all_articles(ctx: Context) -> Reply:
     # for the index page, the newest titles in its description.
     return ctx.news(
         Article(
-            title=ctx.replies.render("articles/index_title.txt", articles=latest),
-            description=ctx.replies.render("articles/index_card.txt", articles=latest),
+            title=ctx.render("articles/index_title.txt", articles=latest),
+            description=ctx.render("articles/index_card.txt", articles=latest),
             pic_url=latest[0].cover_url,
             url=f"{ctx.config.server.public_url}/articles",
         )
@@ -33,7 +33,7 @@ async def read(ctx: Context, article_id: Id) -> Reply:
     base = ctx.config.server.public_url.rstrip("/")
     card = Article(
         title=view.article.title,
-        description=ctx.replies.render("articles/article_card.txt", view=view),
+        description=ctx.render("articles/article_card.txt", view=view),
         pic_url=view.article.cover_url,
         url=f"{base}/articles/{view.article.id}?openid={ctx.fan.openid}",
     )
@@ -44,8 +44,8 @@ async def read(ctx: Context, article_id: Id) -> Reply:
     # A menu click's reply may carry eight: the article, then its product cards.
     products = [
         Article(
-            title=ctx.replies.render("articles/product_card_title.txt", product=product),
-            description=ctx.replies.render("articles/product_card.txt", product=product),
+            title=ctx.render("articles/product_card_title.txt", product=product),
+            description=ctx.render("articles/product_card.txt", product=product),
             pic_url=product.image_url,
             url=f"{base}/products/{product.id}",
         )

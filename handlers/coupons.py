@@ -20,7 +20,10 @@ def notifier(ctx: Context) -> coupons.Render:
     """Renders outbox notifications with the reply templates."""
 
     def render(template: str, values: Mapping[str, Any]) -> str:
-        return ctx.replies.render(template, **values)
+        # The notice's fan's language (values' `locale`), as the scheduler's notices do.
+        context = {name: value for name, value in values.items() if name != "locale"}
+        locale = values.get("locale") or ctx.locale
+        return ctx.replies.render(template, locale, fan=ctx.fan, config=ctx.config, **context)
 
     return render
 

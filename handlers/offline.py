@@ -12,9 +12,10 @@ from handlers.coupons import reward
 router = Router(name=__name__, title="Offline payments")
 
 CANCEL_WORDS = {"cancel", "取消"}
-# What a fan types as an amount, valid or not ("25", "¥25.5", "-3", "1.234"): a bad one gets the
-# reason and the conversation stays open; anything else is a command and is routed normally.
-AMOUNT_LIKE = re.compile(r"[¥￥]?\s*[-+]?(\d+(\.\d*)?|\.\d+)")
+# What a fan types as an amount, valid or not ("25", "¥25.5", "-3", "1.234", "1,000元", full-width
+# "２５"; \d takes every script's digits and parse_yuan says why it refuses most): a bad one
+# gets the reason and the conversation stays open; anything else is a command, routed normally.
+AMOUNT_LIKE = re.compile(r"[¥￥]?\s*[-+]?(\d[\d,，]*([.．]\d*)?|[.．]\d+)\s*元?")
 
 
 @router.command("pay", "付款")

@@ -10,29 +10,38 @@ from handlers.coupons import notifier, reward
 
 router = Router(name=__name__, title="Orders")
 
-NO_COUPON = "nocoupon"
+# The option's words: the fan may type either, whatever the command word's language.
+NO_COUPON = {"en": "nocoupon", "zh_CN": "不用券"}
+NO_COUPON_WORDS = {word.lower() for word in NO_COUPON.values()}
 LEFT_OUT = Word("")
 
 
 def _qty_and_coupon(qty: str, nocoupon: str) -> tuple[int, bool]:
     """`[qty] [nocoupon]`: either may be left out, so they are parsed here, not by position."""
     words = [word for word in (qty, nocoupon) if word]
-    use_coupon = not (words and words[-1].lower() == NO_COUPON)
+    use_coupon = not (words and words[-1].lower() in NO_COUPON_WORDS)
     if not use_coupon:
         words.pop()
     if len(words) == 2:
-        if words[0].lower() == NO_COUPON:
-            raise UsageError(_BUY, f'"{NO_COUPON}" comes last')
-        raise UsageError(_BUY, f"unexpected {words[1]!r}")
+        if words[0].lower() in NO_COUPON_WORDS:
+            raise UsageError(_BUY, "last", words=words[0])
+        raise UsageError(_BUY, "unexpected", words=words[1])
     if not words:
         return 1, use_coupon
     try:
         return PARSERS[Qty](words[0]), use_coupon
     except BadArgument as error:
-        raise UsageError(_BUY, f"[qty]: {error.details['reason']}") from None
+        details = error.details
+        raise UsageError(
+            _BUY,
+            "invalid",
+            param=_BUY.params[1],
+            reason=details["reason"],
+            values=details["values"],
+        ) from None
 
 
-@router.command("buy", "购买")
+@router.command("buy", "购买", options={"nocoupon": NO_COUPON})
 async def buy(
     ctx: Context, product_id: Id, qty: Word = LEFT_OUT, nocoupon: Word = LEFT_OUT
 ) -> Reply:

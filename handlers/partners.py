@@ -17,11 +17,10 @@ async def services(ctx: Context) -> Reply:
         return ctx.text("partners/none.txt")
     # A passive reply to a fan's text carries one news item (wechat-protocol.md 8): one card
     # listing the services, linking to the page that shows each as a mini-program card.
-    values = {"services": catalog, "config": ctx.config}
     return ctx.news(
         Article(
-            title=ctx.replies.render("partners/card_title.txt", **values),
-            description=ctx.replies.render("partners/card_description.txt", **values),
+            title=ctx.render("partners/card_title.txt", services=catalog),
+            description=ctx.render("partners/card_description.txt", services=catalog),
             url=ctx.config.server.public_url.rstrip("/") + "/services",
         )
     )

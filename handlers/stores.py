@@ -28,7 +28,7 @@ async def store(ctx: Context, store_id: Id) -> Reply:
     return ctx.news(
         Article(
             title=view.store.name,
-            description=ctx.replies.render("stores/store_card.txt", view=view),
+            description=ctx.render("stores/store_card.txt", view=view),
             pic_url=view.store.cover_url or first_image,
             url=f"{base}/stores/{view.store.id}",
         )

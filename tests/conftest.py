@@ -130,6 +130,9 @@ def config(database_url: str) -> Config:
             "encoding_aes_key": "A" * 43,
             "account_id": "gh_97417a04a28d",
             "mode": "compatible",
+            # The suite talks English to fans who have typed nothing yet (welcome, unknown text);
+            # tests/i18n covers the platform's zh_CN default.
+            "language": "en",
         },
         server={"reply_budget_seconds": 4.5},
     )

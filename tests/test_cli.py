@@ -35,9 +35,12 @@ def test_send_talks_to_a_served_botstore_in_plaintext_and_aes(server: dict[str, 
 
 
 def test_send_events_and_demo_keyword_rules(server: dict[str, str]) -> None:
-    assert send(server, "--fan", "o_cli2", "--event", "subscribe").stdout.startswith("Welcome")
+    # config.toml's account speaks Chinese to a fan who has typed no command yet; a menu click
+    # types none either.
+    welcome = send(server, "--fan", "o_cli2", "--event", "subscribe").stdout
+    assert welcome.startswith("欢迎来到 botstore！")
     assert send(server, "--fan", "o_cli2", "--event", "CLICK", "--key", "balance").stdout == (
-        "Your balance: ¥0.00\n"
+        "你的余额：¥0.00\n"
     )
     assert send(server, "--fan", "o_cli2", "about").stdout.startswith("[news]\n- About botstore")
 

@@ -61,7 +61,8 @@ def test_parse_yuan_takes_what_people_write(text: str, fen: int) -> None:
 def test_parse_yuan_refuses_other_notations_with_the_reason(text: str, reason: str) -> None:
     with pytest.raises(BadArgument) as refused:
         parse_yuan(text)
-    assert reason in refused.value.details["reason"]
+    details = refused.value.details
+    assert reason in details["reason"] % details["values"]
 
 
 @given(st.integers(min_value=1, max_value=int(MAX_YUAN) * 100))

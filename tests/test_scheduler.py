@@ -303,12 +303,20 @@ def test_each_notification_renders_from_its_own_values_only() -> None:
         "periods": 30,
         "amount_fen": 105,
         "paid_fen": 315,
+        "locale": "en",  # the fan's language
     }
     assert render("notifications/dividend.txt", values) == (
         "Dividend ¥1.05 from Steady 30 (holding #7, 3/30) is in your wallet. Paid so far: ¥3.15."
     )
     assert render("notifications/dividend.txt", values | {"amount_fen": 7, "paid_fen": 7}) == (
         "Dividend ¥0.07 from Steady 30 (holding #7, 3/30) is in your wallet. Paid so far: ¥0.07."
+    )
+    # A fan who never chose a language reads the account's (config.toml: zh_CN).
+    assert render("notifications/dividend.txt", values | {"locale": None}) == (
+        "Steady 30 的分红 ¥1.05 已到账（持仓 #7，第 3/30 期）。累计已付：¥3.15。"
+    )
+    assert render("notifications/dividend.txt", values) == (
+        "Dividend ¥1.05 from Steady 30 (holding #7, 3/30) is in your wallet. Paid so far: ¥3.15."
     )
     with pytest.raises(UndefinedError, match="product_name"):
         render(

@@ -34,6 +34,7 @@ def create_admin_app() -> web.Application:
     """Mounted at /admin/ by create_app; reads the parent's config, database and scheduler."""
     admin = web.Application(middlewares=[auth.require_admin, common.errors_as_json])
     admin[common.env_key] = common.environment()
+    admin[common.envs_key] = common.environments()
     # aiohttp's static route refuses paths outside the folder; symlinks are not followed.
     admin.router.add_static("/static/", common.STATIC, follow_symlinks=False)
     for section in SECTIONS:

@@ -27,10 +27,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore import jsonbody
 from botstore.errors import BadArgument, DomainError, NotFound
+from botstore.i18n import LOCALES, N_
 from botstore.jsonbody import Model
 from botstore.keys import clock_key, db_key
 from botstore.money import Fen, parse_yuan
 from botstore.numbers import ID_MAX, parse_whole
+from botstore.page_locale import html_response, page_locale
 from botstore.services import switches
 from botstore.templating import project_environment
 
@@ -46,24 +48,26 @@ class Session:
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "admin"
 env_key = web.AppKey("admin_env", Environment)
+# The chrome (navigation, sign-in) per locale; botstore/page_locale.py picks one per request.
+envs_key = web.AppKey("admin_envs", dict[str, Environment])
 session_key = web.RequestKey("admin_session", Session)
 auth_kind_key = web.RequestKey("admin_auth", str)  # "bearer" or "cookie"
 MAX_JSON_BYTES = 256 * 1024
 
 # (key, label, path): the navigation of templates/admin/_base.html, in order.
 NAV: tuple[tuple[str, str, str], ...] = (
-    ("dashboard", "Dashboard", "/admin/"),
-    ("keywords", "Keyword rules", "/admin/keywords"),
-    ("replies", "Replies", "/admin/replies"),
-    ("menu", "Menu", "/admin/menu"),
-    ("stores", "Stores", "/admin/stores"),
-    ("merchants", "Merchants", "/admin/merchants"),
-    ("partners", "Partners", "/admin/partners"),
-    ("wealth", "Wealth", "/admin/wealth"),
-    ("ads", "Ads", "/admin/ads"),
-    ("coupons", "Coupons", "/admin/coupons"),
-    ("miniprogram", "Mini program", "/admin/miniprogram"),
-    ("wxpay", "WeChat Pay", "/admin/wxpay"),
+    ("dashboard", N_("Dashboard"), "/admin/"),
+    ("keywords", N_("Keyword rules"), "/admin/keywords"),
+    ("replies", N_("Replies"), "/admin/replies"),
+    ("menu", N_("Menu"), "/admin/menu"),
+    ("stores", N_("Stores"), "/admin/stores"),
+    ("merchants", N_("Merchants"), "/admin/merchants"),
+    ("partners", N_("Partners"), "/admin/partners"),
+    ("wealth", N_("Wealth"), "/admin/wealth"),
+    ("ads", N_("Ads"), "/admin/ads"),
+    ("coupons", N_("Coupons"), "/admin/coupons"),
+    ("miniprogram", N_("Mini program"), "/admin/miniprogram"),
+    ("wxpay", N_("WeChat Pay"), "/admin/wxpay"),
 )
 
 
@@ -71,11 +75,15 @@ def environment() -> Environment:
     return project_environment()
 
 
+def environments() -> dict[str, Environment]:
+    return {locale: project_environment(locale=locale, text_only=True) for locale in LOCALES}
+
+
 def render(request: web.Request, template: str, *, active: str, **context: Any) -> web.Response:
     """An admin page on the shared layout; `active` is the NAV key to highlight."""
     session = request.get(session_key)
     html = (
-        request.app[env_key]
+        request.app[envs_key][page_locale(request)]
         .get_template(template)
         .render(
             nav=NAV,
@@ -85,7 +93,7 @@ def render(request: web.Request, template: str, *, active: str, **context: Any) 
             **context,
         )
     )
-    return web.Response(text=html, content_type="text/html")
+    return html_response(request, html)
 
 
 def error_response(message: str, *, status: int = 400, field: str | None = None) -> web.Response:

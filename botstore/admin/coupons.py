@@ -206,7 +206,7 @@ async def issue(request: web.Request) -> web.Response:
             level=level,
             now=clock_now(request),
             rules=_rules(request),
-            render=template_renderer(),
+            render=template_renderer(request.config_dict[config_key]),
         )
         return web.json_response({"issued": issued, "campaign": await _one(session, campaign_id)})
 

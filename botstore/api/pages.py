@@ -4,34 +4,30 @@ card links to."""
 from decimal import Decimal
 
 from aiohttp import web
-from jinja2 import Environment
 from sqlalchemy.exc import DBAPIError
 
 from botstore.keys import config_key, db_key
+from botstore.page_locale import html_response, page_env
 from botstore.services import partners
-from botstore.templating import project_environment
 
 
 def setup_pages(app: web.Application) -> None:
-    env = project_environment()
-
-    async def services_page(request: web.Request) -> web.Response:
-        return await _services_page(request, env)
-
-    app.router.add_get("/services", services_page)
+    app.router.add_get("/services", _services_page)
 
 
 def _percent(bps: int) -> str:
     return f"{Decimal(bps) / 100:f}".rstrip("0").rstrip(".") + "%"
 
 
-async def _services_page(request: web.Request, env: Environment) -> web.Response:
+async def _services_page(request: web.Request) -> web.Response:
     try:
         async with request.app[db_key]() as session:
             catalog = await partners.catalog(session)
     except DBAPIError:
         raise web.HTTPServiceUnavailable(text="database unavailable, try again") from None
-    html = env.get_template("pages/partner_services.html").render(
-        services=catalog, percent=_percent, config=request.app[config_key]
+    html = (
+        page_env(request)
+        .get_template("pages/partner_services.html")
+        .render(services=catalog, percent=_percent, config=request.app[config_key])
     )
-    return web.Response(text=html, content_type="text/html")
+    return html_response(request, html)

@@ -4,7 +4,7 @@
 from aiohttp import web
 
 from botstore.api.common import ApiError, answer, api, authenticate, data_format_error, read_json
-from botstore.keys import db_key
+from botstore.keys import config_key, db_key
 from botstore.services import users
 
 LANGUAGES = ("zh_CN", "zh_TW", "en")
@@ -26,7 +26,9 @@ async def user_info(request: web.Request) -> web.Response:
             fan = await users.by_openid(session, request.query.get("openid"))
         except users.UserError as error:
             raise ApiError(error.errcode, error.errmsg) from None
-        return answer(users.info(fan))
+        return answer(
+            users.info(fan, default_language=request.config_dict[config_key].wechat.language)
+        )
 
 
 @api
@@ -52,11 +54,17 @@ async def user_batchget(request: web.Request) -> web.Response:
             raise data_format_error("user_list must be a list of objects")
         if not 0 < len(wanted) <= MAX_BATCH:
             raise ApiError(40097, f"invalid args hint: user_list must hold 1-{MAX_BATCH} users")
+        default = request.config_dict[config_key].wechat.language
         found = []
         for item in wanted:
             _check_lang(item.get("lang", "zh_CN"))
             try:
-                found.append(users.info(await users.by_openid(session, item.get("openid"))))
+                found.append(
+                    users.info(
+                        await users.by_openid(session, item.get("openid")),
+                        default_language=default,
+                    )
+                )
             except users.UserError as error:
                 raise ApiError(error.errcode, error.errmsg) from None
     return answer({"user_info_list": found})

@@ -233,6 +233,7 @@ async def _issue(
                 "name": campaign.name,
                 "occasion": campaign.occasion,
                 "level": campaign.level,
+                "locale": fan.language,
             },
         )
         messages.send_to_outbox(

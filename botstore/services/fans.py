@@ -77,3 +77,15 @@ def record_location(fan: Fan, *, latitude: float, longitude: float, now: datetim
     fan.latitude = latitude
     fan.longitude = longitude
     fan.location_at = now
+
+
+def language(fan: Fan, *, default: str) -> str:
+    """The fan's language: the one they last typed a command in or chose, else `default`."""
+    return fan.language or default
+
+
+def speaks(fan: Fan, locale: str) -> str:
+    """The fan typed a command in `locale` (or chose it): it is their language from now on."""
+    if fan.language != locale:  # an UPDATE only when it changes
+        fan.language = locale
+    return locale

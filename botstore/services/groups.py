@@ -230,7 +230,11 @@ async def expire_due(
                 now=now,
             )
             if render is not None:
-                context = {"group_id": group.id, "amount_fen": member.paid_fen}
+                context = {
+                    "group_id": group.id,
+                    "amount_fen": member.paid_fen,
+                    "locale": fan.language,
+                }
                 text = render("notifications/group_refunded.txt", context)
                 messages.send_to_outbox(
                     session,

@@ -270,7 +270,8 @@ async def cancel(
     await ledger.transfer(session, key=f"order:{order.id}:refund", kind=REFUND, legs=legs, now=now)
     coupon = await coupons.give_back(session, order_id=order.id or 0)
     if render is not None:
-        text = render("notifications/order_refunded.txt", {"order": order, "coupon": coupon})
+        context = {"order": order, "coupon": coupon, "locale": buyer.language}
+        text = render("notifications/order_refunded.txt", context)
         messages.send_to_outbox(
             session,
             buyer.openid,

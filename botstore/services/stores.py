@@ -22,6 +22,7 @@ from botstore.errors import (
     PriceRefused,
     StoreExists,
 )
+from botstore.i18n import N_
 from botstore.models import Account, AccountKind, Fan, Product, Store
 from botstore.money import Fen, format_yuan
 from botstore.numbers import parse_whole
@@ -112,14 +113,14 @@ def parse_stock(text: str) -> int:
     """'5' -> 5; stock may be zero (listed, sold out) up to MAX_STOCK."""
     stock = parse_whole(text, maximum=MAX_STOCK)
     if stock is None:
-        raise BadArgument("stock", text, f"a whole number from 0 to {MAX_STOCK}")
+        raise BadArgument("stock", text, N_("a whole number from 0 to %(most)s"), most=MAX_STOCK)
     return stock
 
 
 def _clean_name(name: str, what: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned or len(cleaned) > MAX_NAME or not cleaned.isprintable():
-        raise BadArgument(what, name, f"1 to {MAX_NAME} printable characters")
+        raise BadArgument(what, name, N_("1 to %(most)s printable characters"), most=MAX_NAME)
     return cleaned
 
 
@@ -173,7 +174,7 @@ async def list_product(
     if not 0 <= stock <= MAX_STOCK:
         raise BadArgument("stock", str(stock), f"a whole number from 0 to {MAX_STOCK}")
     if price <= 0:
-        raise BadArgument("price", str(price), "must be more than zero")
+        raise BadArgument("price", str(price), N_("must be more than zero"))
     product = Product(
         store_id=store.id or 0,
         name=_clean_name(name, "product name"),
@@ -200,7 +201,9 @@ async def set_group_price(
         # The supplier sets the discount; an affiliate can't promise stock at a lower price.
         raise NotYours("product", listing.supplier.id or 0, "supplying store's owner")
     if not 2 <= size <= MAX_GROUP_SIZE:
-        raise BadArgument("group size", str(size), f"a whole number from 2 to {MAX_GROUP_SIZE}")
+        raise BadArgument(
+            "group size", str(size), N_("a whole number from 2 to %(most)s"), most=MAX_GROUP_SIZE
+        )
     if price >= listing.product.price_fen:
         raise PriceRefused("group", price, listing.product.price_fen)
     listing.product.group_price_fen = price
@@ -447,7 +450,7 @@ async def create_product(
         created_at=now,
     )
     if price <= 0:
-        raise BadArgument("price", str(price), "must be more than zero")
+        raise BadArgument("price", str(price), N_("must be more than zero"))
     _check_stock(stock)
     if group is not None:
         _check_group(group, price)
@@ -483,7 +486,7 @@ async def update_product(
         product.image_url = _url(image_url, "image_url")
     if price is not None:
         if price <= 0:
-            raise BadArgument("price", str(price), "must be more than zero")
+            raise BadArgument("price", str(price), N_("must be more than zero"))
         if listing.is_resale and price < listing.supplier.price_fen:
             supplier_price = format_yuan(listing.supplier.price_fen)
             raise BadArgument(

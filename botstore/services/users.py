@@ -44,9 +44,10 @@ async def by_openid(session: AsyncSession, openid: object) -> Fan:
     return fan
 
 
-def info(fan: Fan) -> dict[str, Any]:
+def info(fan: Fan, *, default_language: str = LANGUAGE) -> dict[str, Any]:
     """/cgi-bin/user/info for this fan (§7.5), with the unionid the account shares with its mini
-    program; a nickname only if the fan has one."""
+    program; a nickname only if the fan has one. `language` is the fan's (their last command's
+    or their choice), else the account's."""
     if not is_following(fan):
         return {"subscribe": 0, "openid": fan.openid}
     subscribed_at = fan.subscribed_at or fan.created_at
@@ -56,7 +57,7 @@ def info(fan: Fan) -> dict[str, Any]:
     if fan.nickname:
         body["nickname"] = fan.nickname
     body |= {
-        "language": LANGUAGE,
+        "language": fan.language or default_language,
         "subscribe_time": int(subscribed_at.timestamp()),
         "unionid": miniprogram.unionid_of(fan),
         "remark": "",

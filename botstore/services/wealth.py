@@ -400,9 +400,10 @@ async def invest(
     ).one()
     if int(owned) + amount > product.per_fan_quota_fen:
         raise QuotaExceeded(
-            f"{product.name} per-fan",
+            product.name,
             product.per_fan_quota_fen,
             max(product.per_fan_quota_fen - int(owned), 0),
+            per_fan=True,
         )
     # The total quota: one conditional UPDATE, so concurrent buyers can never oversell.
     sold = await session.exec(
@@ -499,6 +500,7 @@ class DueHolding(NamedTuple):
     paid_fen: int
     commission_fen: int
     openid: str
+    language: str | None  # the fan's, for the notice
     product_name: str
     fund_account_id: int
     agency_account_id: int
@@ -506,6 +508,7 @@ class DueHolding(NamedTuple):
 
 _DUE_JOINED = {
     "openid": Fan.openid,
+    "language": Fan.language,
     "product_name": WealthProduct.name,
     "fund_account_id": WealthProduct.fund_account_id,
     "agency_account_id": WealthProduct.agency_account_id,
@@ -592,6 +595,7 @@ async def pay_due(
                     "paid_fen": paid,
                     "principal_fen": due.principal_fen,
                     "due_at": due_at,
+                    "locale": due.language,
                 }
                 text = render("notifications/dividend.txt", context)
                 notices.append(_notice(due.openid, text, DIVIDEND, now))
@@ -635,6 +639,7 @@ async def mature_due(session: AsyncSession, *, now: datetime, limit: int, render
         select(
             Holding.__table__,  # type: ignore[attr-defined]
             Fan.openid,
+            Fan.language,
             WealthProduct.name,
             WealthProduct.fund_account_id,
         )
@@ -688,6 +693,7 @@ async def mature_due(session: AsyncSession, *, now: datetime, limit: int, render
                     "principal_fen": row.principal_fen,
                     "paid_fen": row.paid_fen,
                     "matures_at": row.matures_at,
+                    "locale": row.language,
                 },
             ),
             MATURITY,

@@ -53,9 +53,9 @@ async def test_a_product_made_in_the_admin_is_funded_bought_and_pays_out(
 
     await wechat.say("topup 5000", fan="o_saver")
     reply = await wechat.say(f"invest {product['id']} 5000", fan="o_saver")
-    assert reply.content.startswith("Bought ¥5000.00 of Admin Daily 30"), reply.content
+    assert reply.content.startswith("Bought ¥5,000.00 of Admin Daily 30"), reply.content
     await advance(client, config, 30)
-    assert (await wechat.say("balance", fan="o_saver")).content == "Your balance: ¥5015.00"
+    assert (await wechat.say("balance", fan="o_saver")).content == "Your balance: ¥5,015.00"
 
 
 async def test_edits_apply_to_new_investments_only_and_top_the_fund_up(
@@ -87,8 +87,8 @@ async def test_edits_apply_to_new_investments_only_and_top_the_fund_up(
         holdings = (await session.exec(Holding.__table__.select())).all()  # type: ignore[attr-defined]
         assert sorted(h.rate_bps for h in holdings) == [365, 730]
     await advance(client, config, 30)
-    assert (await wechat.say("balance", fan="o_early")).content == "Your balance: ¥5015.00"
-    assert (await wechat.say("balance", fan="o_late")).content == "Your balance: ¥5030.00"
+    assert (await wechat.say("balance", fan="o_early")).content == "Your balance: ¥5,015.00"
+    assert (await wechat.say("balance", fan="o_late")).content == "Your balance: ¥5,030.00"
 
 
 async def test_a_deactivated_product_is_off_sale_and_its_holdings_keep_paying(

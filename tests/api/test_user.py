@@ -29,7 +29,8 @@ def profile(openid: str, subscribe_time: int, **changes: Any) -> dict[str, Any]:
     return {
         "subscribe": 1,
         "openid": openid,
-        "language": "zh_CN",
+        # A fan who never typed a command has the account's language (the suite's config: en).
+        "language": "en",
         "subscribe_time": subscribe_time,
         # The one the mini program's login answers too (tests/api/test_miniprogram.py).
         "unionid": miniprogram.unionid_of(Fan(openid=openid)),
@@ -58,6 +59,9 @@ async def test_user_info_answers_the_official_shape(
 
     # A fan met through a message follows since that first contact (no subscribe event needed).
     assert await get(client, INFO, token, openid="o_chat") == profile("o_chat", started)
+    await wechat.say("余额", fan="o_chat")  # a Chinese command word: the fan speaks Chinese
+    chat = await get(client, INFO, token, openid="o_chat")
+    assert chat == profile("o_chat", started, language="zh_CN")
     plain = await get(client, INFO, token, openid="o_plain", lang="en")
     assert plain == profile("o_plain", followed, nickname="Band")
     assert list(plain)[:3] == ["subscribe", "openid", "nickname"]

@@ -339,23 +339,50 @@ def check_replies(results: Results) -> None:
             )
 
 
-# What a reply says happened to the fan's wallet: +amount (a top-up) or -amount (a payment).
+# What a reply says happened to the fan's wallet: +amount (a top-up) or -amount (a payment), in
+# either language (a command word decides it: `充值 5` is answered in Chinese, and so is a menu
+# click or a bare amount of a fan who last typed one). Amounts are grouped: ¥1,000.50.
+YUAN = r"¥(?P<yuan>[\d,]+)\.(?P<fen>\d\d)"
 MONEY_REPLIES = [
-    (re.compile(r"Topped up ¥(\d+)\.(\d\d)\."), 1),
-    (re.compile(r"Order #\d+: \d+ x product #\d+, .*?paid ¥(\d+)\.(\d\d)"), -1),
-    (re.compile(r"You tipped ¥(\d+)\.(\d\d) "), -1),
-    (re.compile(r"Bought ¥(\d+)\.(\d\d) of "), -1),
-    (re.compile(r"Paid ¥(\d+)\.(\d\d) to "), -1),
+    ("Topped", re.compile(rf"Topped up {YUAN}\."), 1),
+    ("Topped", re.compile(rf"已充值 {YUAN}。"), 1),
+    ("Order", re.compile(rf"Order #\d+: \d+ x product #\d+, .*?paid {YUAN}"), -1),
+    ("Order", re.compile(rf"订单 #\d+：商品 #\d+ × \d+，.*?实付 {YUAN}"), -1),
+    ("You", re.compile(rf"You tipped {YUAN} "), -1),
+    ("You", re.compile(rf"你为文章 #\d+《.*?》打赏了 .*? {YUAN}[（。]"), -1),
+    ("Bought", re.compile(rf"Bought {YUAN} of "), -1),
+    ("Bought", re.compile(rf"已买入 .*? {YUAN}："), -1),
+    ("Paid", re.compile(rf"Paid {YUAN} to "), -1),
+    ("Paid", re.compile(rf"已向 .*?付款 {YUAN}[。，]"), -1),
 ]
-ORDER_REPLY = re.compile(r"Order #(\d+): (\d+) x product #(\d+), .*?paid ¥(\d+)\.(\d\d)")
+ORDER_REPLIES = [
+    re.compile(
+        rf"Order #(?P<order>\d+): (?P<qty>\d+) x product #(?P<product>\d+), .*?paid {YUAN}"
+    ),
+    re.compile(rf"订单 #(?P<order>\d+)：商品 #(?P<product>\d+) × (?P<qty>\d+)，.*?实付 {YUAN}"),
+]
 
 
-def wallet_change(reply: str) -> int | None:
-    """The fen a reply says moved in or out of the fan's wallet; None if it says none did."""
-    for pattern, sign in MONEY_REPLIES:
+def fen_of(match: re.Match[str]) -> int:
+    return int(match.group("yuan").replace(",", "")) * 100 + int(match.group("fen"))
+
+
+def wallet_change(reply: str) -> tuple[str, int] | None:
+    """What moved the fan's wallet and by how many fen, as the reply says; None if nothing."""
+    for kind, pattern, sign in MONEY_REPLIES:
         match = pattern.match(reply)
         if match:
-            return sign * (int(match.group(1)) * 100 + int(match.group(2)))
+            return kind, sign * fen_of(match)
+    return None
+
+
+def order_of(reply: str) -> tuple[int, int, int, int] | None:
+    """(order id, qty, product id, fen paid) of a reply placing an order."""
+    for pattern in ORDER_REPLIES:
+        match = pattern.match(reply)
+        if match:
+            order_id, qty, product_id = (int(match.group(n)) for n in ("order", "qty", "product"))
+            return order_id, qty, product_id, fen_of(match)
     return None
 
 
@@ -411,20 +438,21 @@ async def check_exactly_once(database_url: str, results: Results) -> dict[str, i
     kinds: Counter[str] = Counter()
     for key, exchanges in results.answers.items():
         reply = exchanges[0].content
-        expected = wallet_change(reply)
+        change = wallet_change(reply)
         where = f"{results.sends[key]} -> {reply!r}"
-        if expected is None:
+        if change is None:
             assert key not in moved, f"money moved, but the reply says nothing did: {where}"
         else:
+            kind, expected = change
             assert moved.get(key) == expected, f"wallet moved {moved.get(key)}: {where}"
-            kinds[reply.split(" ")[0]] += 1
-        order = ORDER_REPLY.match(reply)
+            kinds[kind] += 1
+        order = order_of(reply)
         if order is None:
             assert key not in orders, f"an order the reply doesn't mention: {where}"
         else:
-            order_id, qty, product_id, yuan, fen = (int(group) for group in order.groups())
+            order_id, qty, product_id, paid_fen = order
             assert orders.get(key, (None,))[0] == order_id, where
-            assert orders[key][1:] == (qty, product_id, yuan * 100 + fen), where
+            assert orders[key][1:] == (qty, product_id, paid_fen), where
     return dict(kinds)
 
 

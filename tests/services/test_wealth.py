@@ -27,7 +27,8 @@ from botstore.services.ledger import Leg
 
 
 def scheduler_for(database, clock: FrozenClock, **scheduler: object) -> Scheduler:
-    config = Config().replace(scheduler={"enabled": False, **scheduler})
+    # English notices for fans who never chose a language (the account's default is zh_CN).
+    config = Config().replace(scheduler={"enabled": False, **scheduler}, wechat={"language": "en"})
     return Scheduler(sessions=database, engine=database.kw["bind"], config=config, clock=clock)
 
 
@@ -337,7 +338,7 @@ async def test_payouts_and_maturity_notify_the_fan_in_the_outbox(database) -> No
         },
     }
     assert messages[2].payload["text"]["content"] == (
-        f"Daily Dividend 30 (holding #{holding.id}) has matured: your principal ¥10000.00 is "
+        f"Daily Dividend 30 (holding #{holding.id}) has matured: your principal ¥10,000.00 is "
         "back in your wallet, after ¥2.00 of dividends."
     )
 

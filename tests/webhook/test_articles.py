@@ -173,8 +173,11 @@ async def test_articles_is_one_card_linking_to_the_index_page(
     news = exchange.reply.reply
     assert isinstance(news, NewsReply) and len(news.articles) == 1
     card = news.articles[0]
-    assert card.title == "Articles (2)"
+    assert card.title == "文章（2）"
     assert card.url == "http://127.0.0.1:8080/articles"
+    assert card.description == '#2 Brewing tea\n#1 Brewing tea\n发送"阅读 <文章编号>"阅读。'
+    card = (await wechat.say("articles", fan="o_x")).reply.reply.articles[0]
+    assert card.title == "Articles (2)"
     assert card.description == (
         '#2 Brewing tea\n#1 Brewing tea\nRead one with "read <article id>".'
     )

@@ -119,12 +119,12 @@ async def test_crossing_a_threshold_issues_the_level_coupon_exactly_once(
     await say(wechat, "o_a", "pay TEA01 100")  # still gold: nothing more
     assert await say(wechat, "o_a", "coupons") == (
         "Your coupons (1):\n"
-        "#1 Gold welcome: ¥20.00 off orders from ¥60.00, until 2026-01-31 12:00\n"
+        "#1 Gold welcome: ¥20.00 off orders from ¥60.00, until Jan 31, 2026 12:00\n"
         '"buy" applies the best one by itself; "buy <product id> [qty] nocoupon" keeps them.'
     )
     assert await outbox(sessions, "o_a", "coupon_issued") == [
         'You are a gold member now! New coupon #1 "Gold welcome": ¥20.00 off orders from '
-        '¥60.00, valid until 2026-01-31 04:00 UTC. "buy" applies it by itself; "coupons" '
+        '¥60.00, valid until Jan 31, 2026 12:00. "buy" applies it by itself; "coupons" '
         "lists yours."
     ]
     assert len(await coupon_rows(sessions)) == 1
@@ -417,7 +417,7 @@ async def test_monthly_coupons_are_issued_once_a_month_by_the_clock(
     ]
     assert await advance(days=1) == []
     assert await outbox(sessions, "o_green", "coupon_issued") == [
-        'New coupon #3 "Green monthly": ¥5.00 off any order, valid until 2026-01-31 00:00 UTC. '
+        'New coupon #3 "Green monthly": ¥5.00 off any order, valid until Jan 31, 2026 08:00. '
         '"buy" applies it by itself; "coupons" lists yours.'
     ]
     # Thirty days on, in time order: January's coupons end, then the gold welcome coupon, then

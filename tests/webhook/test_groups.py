@@ -39,8 +39,8 @@ async def test_a_full_group_creates_every_members_order(
     wechat: Emulator, sessions, clock: FrozenClock, tea
 ) -> None:
     assert await say(wechat, "o_a", "拼团 1") == (
-        "You are in group #1 for Green-tea: paid ¥9.90, 1/3 joined. Friends join with "
-        '"join #1" before 2026-01-02 12:00; if the group does not fill, everyone is refunded.'
+        "你已加入 Green-tea 的拼团 #1：已付 ¥9.90，已有 1/3 人参加。朋友可在 2026年1月2日 12:00 前"
+        '发送"参团 #1"加入；未成团则全员退款。'
     )
     assert "2/3 joined" in await say(wechat, "o_b", "join #1")
     assert await count(sessions, Order) == 0
@@ -49,8 +49,7 @@ async def test_a_full_group_creates_every_members_order(
 
     clock.advance(timedelta(hours=23))
     assert await say(wechat, "o_c", "参团 1") == (
-        "Group #1 is complete (3/3)! Your order #3 is paid (¥9.90); every member's order is "
-        "placed and the store ships next."
+        "拼团 #1 已成团（3/3）！你的订单 #3 已付款（¥9.90）；所有成员的订单都已下单，接下来由店铺发货。"
     )
     async with sessions() as session:
         group = await session.get(GroupBuy, 1)

@@ -45,7 +45,7 @@ async def test_pay_by_code_moves_wallet_and_merchant_in_one_transaction(
     await wechat.say("topup 100", fan="o_a")
     reply = await wechat.say("pay TEA01 25", fan="o_a")
     assert reply.content == "Paid ¥25.00 to Lotus Tea House (TEA01). Balance: ¥75.00"
-    assert (await wechat.say("付款 tea01 ¥0.5", fan="o_a")).content.endswith("Balance: ¥74.50")
+    assert (await wechat.say("付款 tea01 ¥0.5", fan="o_a")).content.endswith("余额：¥74.50")
     assert await merchant_balance(sessions, "TEA01") == 2550
     assert await count(sessions, LedgerTransaction) == 3  # the top-up and two payments
 
@@ -150,15 +150,35 @@ async def test_subscribe_through_a_merchant_scene_welcomes_and_pays(
     assert await merchant_balance(sessions, "NOODLE") == 1250
 
 
-@pytest.mark.parametrize("word", ["cancel", "取消", " CANCEL "])
+@pytest.mark.parametrize(
+    ("word", "cancelled", "then"),
+    [
+        (
+            "cancel",
+            "Payment to Two Wheels Bike Shop cancelled. Nothing was charged.",
+            unknown("30"),
+        ),
+        (
+            "取消",
+            "已取消向 Two Wheels Bike Shop 付款。未扣任何款项。",
+            '抱歉，我不明白"30"。发送"帮助"查看命令。',
+        ),
+        (
+            " CANCEL ",
+            "Payment to Two Wheels Bike Shop cancelled. Nothing was charged.",
+            unknown("30"),
+        ),
+    ],
+)
 async def test_cancel_aborts_the_scan_payment_and_nothing_moves(
-    wechat: Emulator, sessions, demo: None, word: str
+    wechat: Emulator, sessions, demo: None, word: str, cancelled: str, then: str
 ) -> None:
     await wechat.say("topup 100", fan="o_a")
     await scan(wechat, "o_a", "merchant_BIKESHOP")
     reply = await wechat.say(word, fan="o_a")
-    assert reply.content == "Payment to Two Wheels Bike Shop cancelled. Nothing was charged."
-    assert (await wechat.say("30", fan="o_a")).content == unknown("30")
+    assert reply.content == cancelled
+    # "取消" is a Chinese command word: the fan's language is Chinese from then on.
+    assert (await wechat.say("30", fan="o_a")).content == then
     assert await merchant_balance(sessions, "BIKESHOP") == 0
     assert await count(sessions, LedgerTransaction) == 1
 

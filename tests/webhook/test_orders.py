@@ -68,7 +68,7 @@ async def test_buy_pays_into_escrow_and_reserves_stock(wechat: Emulator, session
     )
     assert order.discount_fen == 0 and order.affiliate_store_id is None
     assert "(stock 1)" in await say(wechat, "o_tea", "list Cup 3")
-    assert (await say(wechat, "o_buyer", "购买 1")).startswith("Order #2: 1 x product #1")
+    assert (await say(wechat, "o_buyer", "购买 1")).startswith("订单 #2：商品 #1 × 1")
 
 
 @pytest.mark.parametrize(
@@ -179,7 +179,7 @@ async def test_only_the_supplier_ships_and_only_the_buyer_confirms(
         "Only the supplying store's owner of order #1 can do that."
     )
     assert await say(wechat, "o_tea", "发货 #1") == (
-        'Order #1 is shipped. When the buyer sends "received #1", your store is paid.'
+        '订单 #1 已发货。买家发送"收货 #1"后，货款将付给你的店铺。'
     )
     assert await say(wechat, "o_tea", "ship 1") == ("Order #1 is shipped, so it can't be shipped.")
     assert await say(wechat, "o_tea", "received 1") == "Only the buyer of order #1 can do that."
@@ -187,7 +187,7 @@ async def test_only_the_supplier_ships_and_only_the_buyer_confirms(
     assert await say(wechat, "o_tea", "ship 9") == "There is no order #9."
     assert await store_balance(sessions, "o_tea") == 0
 
-    assert await say(wechat, "o_buyer", "收货 1") == (
+    assert await say(wechat, "o_buyer", "received 1") == (
         "Order #1 is complete: ¥12.50 released to the seller. Thank you!"
     )
     assert await store_balance(sessions, "o_tea") == 1250
@@ -231,8 +231,11 @@ async def test_orders_lists_purchases_and_sales_with_status(
     await say(wechat, "o_buyer", "buy 1")
     await say(wechat, "o_buyer", f"buy {resale} 2")
     await say(wechat, "o_tea", "ship 1")
-    assert await say(wechat, "o_buyer", "订单") == (
+    assert await say(wechat, "o_buyer", "orders") == (
         "Bought:\n#2 Green-tea x2 ¥30.00 paid\n#1 Green-tea x1 ¥12.50 shipped"
+    )
+    assert await say(wechat, "o_buyer", "订单") == (
+        "买到的：\n#2 Green-tea x2 ¥30.00 已付款\n#1 Green-tea x1 ¥12.50 已发货"
     )
     assert await say(wechat, "o_tea", "orders") == (
         "Sold:\n#2 Green-tea x2 ¥30.00 paid\n#1 Green-tea x1 ¥12.50 shipped"
@@ -248,14 +251,12 @@ async def test_cancel_waits_for_the_shipping_window_then_refunds_and_restocks(
     await say(wechat, "o_buyer", "buy 1 2")
     assert await say(wechat, "o_buyer", "cancel 1") == (
         "The seller has 48 hours to ship order #1: if it is still unshipped, "
-        "you can cancel it from 2026-01-03 12:00."
+        "you can cancel it from Jan 3, 2026 12:00."
     )
     assert await say(wechat, "o_tea", "cancel 1") == "Only the buyer of order #1 can do that."
     clock.advance(timedelta(hours=48))
     assert await say(wechat, "o_other", "cancel 1") == "Only the buyer of order #1 can do that."
-    assert await say(wechat, "o_buyer", "取消 1") == (
-        "Order #1 is cancelled: ¥25.00 refunded to your wallet."
-    )
+    assert await say(wechat, "o_buyer", "取消 1") == "订单 #1 已取消：¥25.00 已退回你的钱包。"
     assert await balance(wechat, "o_buyer") == "100.00"
     assert await stock(sessions, tea) == 5
     assert await escrow_balance(sessions) == 0

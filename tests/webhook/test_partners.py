@@ -133,7 +133,7 @@ async def test_a_retried_use_message_pays_once(wechat: Emulator, sessions, demo:
     first = await wechat.say("使用 #3 199.99", fan="o_a", msg_id=9)
     retry = await wechat.say("使用 #3 199.99", fan="o_a", msg_id=9)
     assert retry.raw == first.raw
-    assert first.content.startswith("Not enough money")
+    assert first.content.startswith("余额不足")
     await wechat.say("topup 200", fan="o_a")
     first = await wechat.say("use 3 199.99", fan="o_a", msg_id=10)
     retry = await wechat.say("use 3 199.99", fan="o_a", msg_id=10)

@@ -243,7 +243,7 @@ async def test_voice_with_recognition_runs_the_recognised_command(wechat: Emulat
     exchange = await wechat.message(
         "voice", {"MediaId": "m", "Format": "amr", "Recognition": "余额"}, fan="o_a"
     )
-    assert exchange.content == "Your balance: ¥0.00"
+    assert exchange.content == "你的余额：¥0.00"  # the word said decides the language
 
 
 async def test_location_message_is_kept_on_the_fan(wechat: Emulator, sessions) -> None:

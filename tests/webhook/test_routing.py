@@ -34,14 +34,22 @@ async def test_help_lists_every_command_by_area_within_the_text_limit(wechat: Em
             assert command.usage in content
     # Passive text replies over ~2 KB are cut by the client (wechat-protocol.md 8).
     assert len(content.encode()) < 2048
-    assert (await wechat.say("帮助", fan="o_a")).content == content
+    # "?" is no language's word: it follows the fan's, the last command's.
     assert (await wechat.say("?", fan="o_a")).content == content
+    chinese = (await wechat.say("帮助", fan="o_a")).content
+    assert "[钱包] 余额，充值 <金额>，账单" in chinese
+    assert len(chinese.encode()) < 2048
+    assert (await wechat.say("？", fan="o_a")).content == chinese
 
 
 async def test_help_explains_one_command_by_name_or_alias(wechat: Emulator) -> None:
-    expected = "topup <amount>\nAdds sandbox money to your wallet (daily cap).\nAlso: 充值"
+    expected = "topup <amount>\nAdds sandbox money to your wallet (daily cap)."
     assert (await wechat.say("help topup", fan="o_a")).content == expected
     assert (await wechat.say("help 充值", fan="o_a")).content == expected
+    assert (await wechat.say("help help", fan="o_a")).content.endswith("\nAlso: ?")
+    assert (await wechat.say("帮助 topup", fan="o_a")).content == (
+        "充值 <金额>\n向钱包充入沙箱资金（有每日上限）。"
+    )
     assert (
         await wechat.say("help fly", fan="o_a")
     ).content == 'No command "fly". Send "help" for the list.'
@@ -88,18 +96,18 @@ async def test_bad_arguments_reply_the_reason_and_usage_and_move_nothing(
 
 async def test_commands_are_case_insensitive_and_chinese_aliases_work(wechat: Emulator) -> None:
     assert (await wechat.say("TOPUP 5", fan="o_a")).content.startswith("Topped up ¥5.00")
-    assert (await wechat.say("充值 ¥2.5", fan="o_a")).content == "Topped up ¥2.50. Balance: ¥7.50"
+    assert (await wechat.say("充值 ¥2.5", fan="o_a")).content == "已充值 ¥2.50。余额：¥7.50"
 
 
 @pytest.mark.parametrize(
     ("amount", "topped_up"),
-    [("100元", "¥100.00"), ("１００", "¥100.00"), ("1,000.50", "¥1000.50"), ("￥0.5", "¥0.50")],
+    [("100元", "¥100.00"), ("１００", "¥100.00"), ("1,000.50", "¥1,000.50"), ("￥0.5", "¥0.50")],
 )
 async def test_topup_takes_amounts_as_people_write_them(
     wechat: Emulator, amount: str, topped_up: str
 ) -> None:
     reply = await wechat.say(f"充值 {amount}", fan="o_a")
-    assert reply.content.startswith(f"Topped up {topped_up}.")
+    assert reply.content.startswith(f"已充值 {topped_up}。")
 
 
 async def test_unknown_command_points_to_help(wechat: Emulator) -> None:
@@ -114,20 +122,26 @@ async def test_topup_daily_cap_refuses_the_excess_and_resets_next_day(
 ) -> None:
     assert (await wechat.say("topup 4000", fan="o_a")).status == 200
     refused = await wechat.say("topup 1000.01", fan="o_a")
-    assert refused.content == "Over the daily top-up limit of ¥5000.00: ¥1000.00 left today."
-    assert (await wechat.say("topup 1000", fan="o_a")).content.endswith("Balance: ¥5000.00")
+    assert refused.content == "Over the daily top-up limit of ¥5,000.00: ¥1,000.00 left today."
+    assert (await wechat.say("topup 1000", fan="o_a")).content.endswith("Balance: ¥5,000.00")
     clock.advance(timedelta(days=1))
-    assert (await wechat.say("topup 1", fan="o_a")).content.endswith("Balance: ¥5001.00")
+    assert (await wechat.say("topup 1", fan="o_a")).content.endswith("Balance: ¥5,001.00")
 
 
 async def test_history_lists_the_newest_movements_first(wechat: Emulator) -> None:
     assert (await wechat.say("history", fan="o_a")).content == 'No movements yet. Try "topup 100".'
     await wechat.say("topup 1", fan="o_a")
     await wechat.say("topup 2.5", fan="o_a")
-    lines = (await wechat.say("账单", fan="o_a")).content.splitlines()
+    lines = (await wechat.say("history", fan="o_a")).content.splitlines()
     assert lines[0] == "Last 2 movements:"
     # 2026-01-01 04:00 UTC is noon in Asia/Shanghai.
-    assert lines[1:] == ["2026-01-01 12:00 topup +2.50", "2026-01-01 12:00 topup +1.00"]
+    assert lines[1:] == ["Jan 1, 2026 12:00 top-up +2.50", "Jan 1, 2026 12:00 top-up +1.00"]
+    lines = (await wechat.say("账单", fan="o_a")).content.splitlines()
+    assert lines == [
+        "最近 2 笔收支：",
+        "2026年1月1日 12:00 充值 +2.50",
+        "2026年1月1日 12:00 充值 +1.00",
+    ]
 
 
 async def test_keyword_rules_answer_before_commands_by_priority(

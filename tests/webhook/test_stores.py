@@ -17,8 +17,10 @@ from tests.webhook.westore import list_product, open_store, say
 async def test_a_fan_opens_one_store_free(wechat: Emulator, sessions) -> None:
     reply = await say(wechat, "o_tea", "open Tea  House")
     assert reply.startswith('Your store #1 "Tea House" is open.')
-    assert await say(wechat, "o_tea", "开店 Another") == (
-        "You already have a store: #1 Tea House. One store per fan."
+    # A Chinese command word gets a Chinese reply.
+    assert (
+        await say(wechat, "o_tea", "开店 Another")
+        == "你已经有店铺了：#1 Tea House。每人限开一家店。"
     )
     assert await count(sessions, Store) == 1
     assert await count(sessions, LedgerTransaction) == 0
@@ -40,7 +42,7 @@ async def test_list_adds_a_product_to_the_own_store(wechat: Emulator, sessions) 
         "Listed product #1 Green-tea at ¥12.50 (stock 5) in Tea House, and posted it to moments. "
         'Buyers send "buy #1".'
     )
-    assert "(stock 1)" in await say(wechat, "o_tea", "上架 Cup 3")
+    assert "（库存 1）" in await say(wechat, "o_tea", "上架 Cup 3")
 
 
 @pytest.mark.parametrize(
@@ -78,9 +80,13 @@ async def test_stores_lists_every_store_with_the_index_page(wechat: Emulator) ->
     await open_store(wechat, "o_tea", "Tea House")
     await open_store(wechat, "o_fruit", "Fruit Farm")
     await list_product(wechat, "o_tea", "Green-tea", "12.5", 5)
-    assert await say(wechat, "o_x", "商店") == (
+    assert await say(wechat, "o_x", "stores") == (
         "2 stores:\n#1 Tea House (1 product)\n#2 Fruit Farm (0 products)\n"
         'Send "store <id>" for one, or browse http://127.0.0.1:8080/stores'
+    )
+    assert await say(wechat, "o_x", "商店") == (
+        "2 家店铺：\n#1 Tea House （1 件商品）\n#2 Fruit Farm （0 件商品）\n"
+        '发送"店铺 <编号>"查看一家店，或浏览 http://127.0.0.1:8080/stores'
     )
 
 
@@ -101,7 +107,8 @@ async def test_store_is_one_card_linking_to_its_page(wechat: Emulator) -> None:
 
 
 async def test_store_refuses_an_unknown_id(wechat: Emulator) -> None:
-    assert await say(wechat, "o_x", "店铺 99") == "There is no store #99."
+    assert await say(wechat, "o_x", "店铺 99") == "没有店铺 #99。"
+    assert await say(wechat, "o_x", "store 99") == "There is no store #99."
     assert await say(wechat, "o_x", "store tea") == (
         "<store id>: an id is a number such as #12\nUsage: store <store id>"
     )
@@ -118,11 +125,17 @@ async def test_moments_shows_the_newest_posts_first(wechat: Emulator, clock: Fro
     await list_product(wechat, "o_fruit", "Mango", "20", 5)
     clock.advance(timedelta(minutes=5))
     await say(wechat, "o_fruit", "resell 1 15")
-    assert await say(wechat, "o_x", "朋友圈") == (
+    assert await say(wechat, "o_x", "moments") == (
         "Moments, newest first:\n"
-        "2026-01-01 12:10 Fruit Farm: #3 Green-tea ¥15.00 (resold from Tea House)\n"
-        "2026-01-01 12:05 Fruit Farm: #2 Mango ¥20.00\n"
-        "2026-01-01 12:00 Tea House: #1 Green-tea ¥12.50"
+        "Jan 1, 2026 12:10 Fruit Farm: #3 Green-tea ¥15.00 (resold from Tea House)\n"
+        "Jan 1, 2026 12:05 Fruit Farm: #2 Mango ¥20.00\n"
+        "Jan 1, 2026 12:00 Tea House: #1 Green-tea ¥12.50"
+    )
+    assert await say(wechat, "o_x", "朋友圈") == (
+        "朋友圈（最新在前）：\n"
+        "2026年1月1日 12:10 Fruit Farm: #3 Green-tea ¥15.00 （分销自 Tea House）\n"
+        "2026年1月1日 12:05 Fruit Farm: #2 Mango ¥20.00\n"
+        "2026年1月1日 12:00 Tea House: #1 Green-tea ¥12.50"
     )
 
 
@@ -144,9 +157,7 @@ async def test_the_owner_sets_a_group_price_below_the_normal_one(wechat: Emulato
         "Product #1 Green-tea: 3 fans together pay ¥9.90 each (normal price ¥12.50). "
         'Anyone starts a group with "group #1".'
     )
-    assert await say(wechat, "o_tea", "团购价 1 12.5 3") == (
-        "The group price ¥12.50 must be below the normal price ¥12.50."
-    )
+    assert await say(wechat, "o_tea", "团购价 1 12.5 3") == "拼团价 ¥12.50 必须低于原价 ¥12.50。"
     assert await say(wechat, "o_tea", "groupprice 1 9 1") == (
         '"1" is not a valid group size: a whole number from 2 to 100.'
     )
@@ -164,8 +175,8 @@ async def test_resell_lists_a_resale_at_least_at_the_supplier_price(wechat: Emul
         "The resale price ¥12.49 is below the supplier's ¥12.50: resell at ¥12.50 or more."
     )
     assert await say(wechat, "o_aff", "分销 #1 15") == (
-        "Listed product #2 Green-tea at ¥15.00 in Book Corner, supplied by Tea House "
-        "(product #1 at ¥12.50). You earn ¥2.50 per unit sold."
+        "已在 Book Corner 上架商品 #2 Green-tea，价格 ¥15.00，由 Tea House 供货"
+        "（商品 #1，供货价 ¥12.50）。每卖出一件你赚 ¥2.50。"
     )
     assert await say(wechat, "o_aff", "resell 1 16") == (
         "You already resell product #1: it is #2 in your store."

@@ -22,11 +22,11 @@ async def products(sessions, clock: FrozenClock) -> None:
 async def test_wealth_lists_products_with_rate_term_minimum_and_quota(
     wechat: Emulator, products: None
 ) -> None:
-    lines = (await wechat.say("理财", fan="o_a")).content.splitlines()
+    lines = (await wechat.say("wealth", fan="o_a")).content.splitlines()
     assert lines[0] == "Wealth products:"
     assert lines[1] == (
         "#1 Daily Dividend 30: 3.65% a year, 30 days, dividends every day; minimum ¥50.00, "
-        "up to ¥50000.00 each, ¥10000000.00 left"
+        "up to ¥50,000.00 each, ¥10,000,000.00 left"
     )
     assert lines[2].startswith("#2 Steady 90: 4.20% a year, 90 days, dividends every 30 days;")
     assert lines[-1] == 'Send "invest <product id> <amount>" to buy.'
@@ -38,26 +38,26 @@ async def test_invest_then_holdings_show_principal_dividends_and_maturity(
     await wechat.say("topup 1000", fan="o_a")
     bought = await wechat.say("invest #1 1000", fan="o_a")
     assert bought.content == (
-        "Bought ¥1000.00 of Daily Dividend 30: holding #1. 30 dividends totalling ¥3.00; "
-        "first on 2026-01-02 12:00, principal back on 2026-01-31 12:00."
+        "Bought ¥1,000.00 of Daily Dividend 30: holding #1. 30 dividends totalling ¥3.00; "
+        "first on Jan 2, 2026 12:00, principal back on Jan 31, 2026 12:00."
     )
     assert (await wechat.say("balance", fan="o_a")).content == "Your balance: ¥0.00"
     assert (
         (await wechat.say("wealth", fan="o_a"))
         .content.splitlines()[1]
-        .endswith("¥9999000.00 left")
+        .endswith("¥9,999,000.00 left")
     )
     await client.app[scheduler_key].advance(timedelta(days=3))
     assert (await wechat.say("持仓", fan="o_a")).content == (
-        "Your holdings:\n#1 Daily Dividend 30: principal ¥1000.00, dividends paid ¥0.30 of "
-        "¥3.00, next ¥0.10 on 2026-01-05 12:00, matures 2026-01-31 12:00"
+        "你的持仓：\n#1 Daily Dividend 30: 本金 ¥1,000.00，已付分红 ¥0.30 / ¥3.00，"
+        "下次 2026年1月5日 12:00 分红 ¥0.10，2026年1月31日 12:00 到期"
     )
     await client.app[scheduler_key].advance(timedelta(days=30))
     assert (await wechat.say("holdings", fan="o_a")).content == (
-        "Your holdings:\n#1 Daily Dividend 30: principal ¥1000.00, dividends paid ¥3.00 of "
-        "¥3.00, matured 2026-01-31 12:00 (principal returned)"
+        "Your holdings:\n#1 Daily Dividend 30: principal ¥1,000.00, dividends paid ¥3.00 of "
+        "¥3.00, matured Jan 31, 2026 12:00 (principal returned)"
     )
-    assert (await wechat.say("balance", fan="o_a")).content == "Your balance: ¥1003.00"
+    assert (await wechat.say("balance", fan="o_a")).content == "Your balance: ¥1,003.00"
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,8 @@ async def test_invest_then_holdings_show_principal_dividends_and_maturity(
         ("invest 9 100", "There is no wealth product #9."),
         (
             "invest 1 60000",
-            "Over the Daily Dividend 30 per-fan quota of ¥50000.00: ¥50000.00 left.",
+            "Over the quota of ¥50,000.00 each fan may hold of Daily Dividend 30: "
+            "¥50,000.00 left.",
         ),
         (
             "invest 1 100",

@@ -38,7 +38,7 @@ async def test_a_fan_pays_once_even_when_wechat_retries_the_message(
 
     assert "Paid ¥12.50 with WeChat Pay: Lotus tea set" in first.content
     assert retry.raw == first.raw
-    assert "already paid" in again.content
+    assert "已经付过了" in again.content  # 微信支付: answered in Chinese
     assert "balance: ¥7.50" in (await wechat.say("balance", fan="o_alice")).content
     assert await merchant_balance(sessions, merchant.mchid) == 1250
     async with sessions() as session:
