@@ -11,7 +11,6 @@ from aiohttp import web
 from botstore.admin import create_admin_app
 from botstore.admin.auth import SignInLimiter, limiter_key
 from botstore.api import setup_api
-from botstore.article_pages import setup_article_pages
 from botstore.clock import Clock, SystemClock
 from botstore.config import Config, check_exposure
 from botstore.console.miniprogram import setup_console_miniprogram
@@ -31,7 +30,8 @@ from botstore.keys import (
     wxpay_platform_key,
     xml_key,
 )
-from botstore.pages import setup_pages
+from botstore.pages.articles import setup_article_pages
+from botstore.pages.stores import setup_pages
 from botstore.redaction import AccessLog, quote_no_request_in_parser_errors
 from botstore.router import Dispatcher, Router, TemplateReplies
 from botstore.scheduler import Scheduler

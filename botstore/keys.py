@@ -27,5 +27,5 @@ seen_queries_key = web.AppKey("seen_queries", SeenQueries)
 background_key = web.AppKey("background", set[asyncio.Task[object]])
 scheduler_key = web.AppKey("scheduler", Scheduler)
 wxpay_platform_key = web.AppKey("wxpay_platform", PlatformCache)
-# The public pages' environments, one per locale (botstore/page_locale.py picks one).
+# The public pages' environments, one per locale (botstore/pages/language.py picks one).
 page_envs_key = web.AppKey("page_envs", dict[str, Environment])

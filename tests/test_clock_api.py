@@ -7,7 +7,7 @@ from botstore.clock import FrozenClock
 from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.models import ClockState
-from botstore.seed_wealth import seed_wealth_products
+from botstore.seed.wealth import seed_wealth_products
 
 ADVANCE = "/admin/api/clock/advance"
 

@@ -32,7 +32,7 @@ from botstore.jsonbody import Model
 from botstore.keys import clock_key, db_key
 from botstore.money import Fen, parse_yuan
 from botstore.numbers import ID_MAX, parse_whole
-from botstore.page_locale import html_response, page_locale
+from botstore.pages.language import html_response, page_locale
 from botstore.services import switches
 from botstore.templating import project_environment
 
@@ -48,7 +48,7 @@ class Session:
 
 STATIC = Path(__file__).resolve().parent.parent / "static" / "admin"
 env_key = web.AppKey("admin_env", Environment)
-# The chrome (navigation, sign-in) per locale; botstore/page_locale.py picks one per request.
+# The chrome (navigation, sign-in) per locale; botstore/pages/language.py picks one per request.
 envs_key = web.AppKey("admin_envs", dict[str, Environment])
 session_key = web.RequestKey("admin_session", Session)
 auth_kind_key = web.RequestKey("admin_auth", str)  # "bearer" or "cookie"

@@ -3,7 +3,8 @@ HTTP glue around services, answering in the official JSON shapes."""
 
 from aiohttp import web
 
-from botstore.api import menu, message, miniprogram, pages, qrcode, token, user
+from botstore.api import menu, message, miniprogram, qrcode, token, user
+from botstore.pages import services as services_page
 
 
 def setup_api(app: web.Application) -> None:
@@ -23,4 +24,4 @@ def setup_api(app: web.Application) -> None:
     app.router.add_get("/cgi-bin/user/get", user.user_get)
     app.router.add_post("/cgi-bin/user/info/batchget", user.user_batchget)
     miniprogram.setup_miniprogram_api(app)
-    pages.setup_pages(app)
+    services_page.setup_pages(app)

@@ -24,8 +24,8 @@ from botstore.services import miniprogram
 FanOpenid = Field(pattern=f"^{OPENID.pattern}$")
 
 
-# The web pages (botstore/pages.py, article_pages.py, api/pages.py) that show each page of the
-# mini program: `url` with the id the scene carries, `fallback` when it carries none.
+# The web pages (botstore/pages/) that show each page of the mini program: `url` with the id
+# the scene carries, `fallback` when it carries none.
 PAGE_URLS = {
     "pages/index/index": ("/stores", "/stores"),
     "pages/store/store": ("/stores/{id}", "/stores"),

@@ -18,7 +18,7 @@ from botstore.clock import wall_now
 from botstore.config import is_loopback
 from botstore.keys import clock_key, config_key, db_key, wxpay_platform_key
 from botstore.models import WxPayMerchant
-from botstore.seed_wxpay import DEMO_PUBLIC_KEY
+from botstore.seed.wxpay import DEMO_PUBLIC_KEY
 from botstore.services import wxpay
 from botstore.templating import project_environment
 from botstore.wechat import pay

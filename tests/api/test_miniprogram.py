@@ -16,7 +16,7 @@ from botstore.clock import FrozenClock
 from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.seed import seed_demo
-from botstore.seed_miniprogram import DEMO_TEMPLATES
+from botstore.seed.miniprogram import DEMO_TEMPLATES
 from botstore.services import miniprogram
 from tests.admin.test_entities import api as admin_api
 from tests.api.cgi import get, get_token, post

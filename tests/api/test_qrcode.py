@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from botstore.clock import FrozenClock
 from botstore.config import Config
 from botstore.console.client import Emulator
-from botstore.seed_offline import seed_offline
+from botstore.seed.offline import seed_offline
 
 TEMPORARY_ID = {"action_name": "QR_SCENE", "action_info": {"scene": {"scene_id": 123}}}
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from botstore.clock import FrozenClock
 from botstore.keys import db_key
 from botstore.seed import seed_demo
-from botstore.seed_wealth import seed_wealth_products
+from botstore.seed.wealth import seed_wealth_products
 from botstore.services import menu, messages
 
 try:

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from botstore.clock import FrozenClock
 from botstore.keys import config_key, db_key
 from botstore.seed import seed_demo
-from botstore.seed_miniprogram import DEMO_TEMPLATES
+from botstore.seed.miniprogram import DEMO_TEMPLATES
 from tests.browser.test_console_browser import add_fan
 
 try:

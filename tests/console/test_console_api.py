@@ -13,7 +13,7 @@ from botstore.app import create_app
 from botstore.clock import FrozenClock
 from botstore.config import Config
 from botstore.models import Fan, InboundMessage
-from botstore.seed_wealth import seed_wealth_products
+from botstore.seed.wealth import seed_wealth_products
 from botstore.services import menu, merchants, messages
 from handlers import ROUTERS
 from tests.console.conftest import ACCOUNT, CannedBot, text_xml

@@ -21,8 +21,8 @@ from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.models import MiniProgramUser
 from botstore.seed import seed_demo
-from botstore.seed_miniprogram import DEMO_TEMPLATES
-from botstore.seed_wxpay import (
+from botstore.seed.miniprogram import DEMO_TEMPLATES
+from botstore.seed.wxpay import (
     DEMO_APPID,
     DEMO_MCHID,
     DEMO_PRIVATE_KEY,

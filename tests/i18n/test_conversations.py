@@ -15,7 +15,7 @@ from botstore.console.client import Emulator
 from botstore.i18n import translations
 from botstore.keys import scheduler_key
 from botstore.models import OutboxMessage
-from botstore.seed_wealth import seed_wealth_products
+from botstore.seed.wealth import seed_wealth_products
 from tests.api.cgi import get, get_token
 
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff01-\uff0c\uff1a-\uff5e]")

@@ -22,7 +22,7 @@ from botstore.models import (
     OutboxMessage,
 )
 from botstore.money import Fen
-from botstore.seed_offline import seed_offline
+from botstore.seed.offline import seed_offline
 from botstore.services import articles, coupons, fans
 from botstore.wechat import NewsReply
 from tests.helpers import count

@@ -27,7 +27,7 @@ from botstore.models import (
     Store,
 )
 from botstore.money import Fen
-from botstore.seed_offline import seed_offline
+from botstore.seed.offline import seed_offline
 from botstore.services import articles, groups, stores, switches
 from botstore.wechat import NewsReply
 from tests.webhook.westore import (

@@ -6,7 +6,7 @@ from botstore.app import create_app
 from botstore.clock import FrozenClock
 from botstore.config import Config
 from botstore.console.client import Emulator
-from botstore.seed_offline import seed_offline
+from botstore.seed.offline import seed_offline
 from tests.webhook.westore import first_id, list_product, open_store, say, topup
 
 

@@ -10,7 +10,7 @@ from sqlmodel import select
 from botstore.clock import FrozenClock
 from botstore.console.client import Emulator
 from botstore.models import Account, Conversation, LedgerTransaction, Merchant
-from botstore.seed_offline import seed_offline
+from botstore.seed.offline import seed_offline
 from tests.helpers import count
 
 

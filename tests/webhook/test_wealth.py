@@ -9,7 +9,7 @@ from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.keys import scheduler_key
 from botstore.models import Holding, LedgerTransaction
-from botstore.seed_wealth import seed_wealth_products
+from botstore.seed.wealth import seed_wealth_products
 from tests.helpers import count
 
 

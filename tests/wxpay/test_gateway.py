@@ -12,7 +12,7 @@ from botstore.config import Config
 from botstore.console.client import Emulator
 from botstore.keys import db_key
 from botstore.models import LedgerTransaction, WxPayOrder
-from botstore.seed_wxpay import (
+from botstore.seed.wxpay import (
     DEMO_APIV3_KEY,
     DEMO_APPID,
     DEMO_MCHID,

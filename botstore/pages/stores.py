@@ -9,13 +9,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botstore.errors import Deactivated, NotFound
 from botstore.keys import config_key, db_key
 from botstore.numbers import ID_MAX, parse_whole
-from botstore.page_locale import html_response, page_env
+from botstore.pages.language import html_response, page_env
 from botstore.services import stores
 
 
 def setup_pages(app: web.Application) -> None:
     """Serve /stores, /stores/<id> and /products/<id>, the pages news cards link to, in the
-    browser's language (botstore/page_locale.py)."""
+    browser's language (botstore/pages/language.py)."""
     pages = Pages()
     app.router.add_get("/stores", pages.stores)
     app.router.add_get("/stores/{store_id}", pages.store)

@@ -7,13 +7,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.models import KeywordRule, MatchType
-from botstore.seed_articles import seed_articles
-from botstore.seed_coupons import seed_coupons
-from botstore.seed_miniprogram import seed_miniprogram
-from botstore.seed_offline import seed_offline
-from botstore.seed_stores import seed_stores
-from botstore.seed_wealth import seed_wealth_products
-from botstore.seed_wxpay import seed_wxpay
+from botstore.seed.articles import seed_articles
+from botstore.seed.coupons import seed_coupons
+from botstore.seed.miniprogram import seed_miniprogram
+from botstore.seed.offline import seed_offline
+from botstore.seed.stores import seed_stores
+from botstore.seed.wealth import seed_wealth_products
+from botstore.seed.wxpay import seed_wxpay
 from botstore.services import keywords
 
 DEMO_RULES: list[dict[str, object]] = [
@@ -58,19 +58,19 @@ Seeder = Callable[..., Awaitable[None]]
 # Each business area adds its demo data here; they run in this order, in one transaction.
 SEEDERS: list[Seeder] = [seed_keyword_rules]
 
-# Offline merchants and partner services (botstore/seed_offline.py).
+# Offline merchants and partner services (botstore/seed/offline.py).
 SEEDERS.append(seed_offline)
 SEEDERS.append(seed_wealth_products)
-# WeStore shops, products, a group price and a resale (botstore/seed_stores.py).
+# WeStore shops, products, a group price and a resale (botstore/seed/stores.py).
 SEEDERS.append(seed_stores)
-# Articles by the account and a demo fan, and a funded ad campaign (botstore/seed_articles.py).
+# Articles by the account and a demo fan, and a funded ad campaign (botstore/seed/articles.py).
 SEEDERS.append(seed_articles)
 # Coupon campaigns, the platform's coupon budget and product cards in articles
-# (botstore/seed_coupons.py; after the stores and articles it points at).
+# (botstore/seed/coupons.py; after the stores and articles it points at).
 SEEDERS.append(seed_coupons)
-# The mini program's subscribe-message templates (botstore/seed_miniprogram.py).
+# The mini program's subscribe-message templates (botstore/seed/miniprogram.py).
 SEEDERS.append(seed_miniprogram)
-# The demo WeChat Pay merchant, whose keys README publishes (botstore/seed_wxpay.py).
+# The demo WeChat Pay merchant, whose keys README publishes (botstore/seed/wxpay.py).
 SEEDERS.append(seed_wxpay)
 
 

@@ -5,7 +5,7 @@ from aiohttp import web
 from botstore.errors import NotFound
 from botstore.keys import config_key, db_key
 from botstore.numbers import ID_MAX, parse_whole
-from botstore.page_locale import html_response, page_env
+from botstore.pages.language import html_response, page_env
 from botstore.services import articles
 
 

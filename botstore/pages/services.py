@@ -7,7 +7,7 @@ from aiohttp import web
 from sqlalchemy.exc import DBAPIError
 
 from botstore.keys import config_key, db_key
-from botstore.page_locale import html_response, page_env
+from botstore.pages.language import html_response, page_env
 from botstore.services import partners
 
 
