@@ -67,7 +67,7 @@ def _switch(active: bool) -> Any:
         """A deactivated template takes no grants and no sends; its messages stay."""
         template_id = request.match_info["id"]
         async with transaction(request) as session:
-            template = await session.get(SubscribeTemplate, template_id)
+            template = await miniprogram.template_by_id(session, template_id)
             if template is None:
                 raise NotFound("subscribe template", template_id)
             template.active = active

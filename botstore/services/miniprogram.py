@@ -224,10 +224,20 @@ async def create_template(
     return template
 
 
-async def _template(session: AsyncSession, template_id: object) -> SubscribeTemplate | None:
-    if not isinstance(template_id, str) or not 0 < len(template_id) <= 64:
+_TEMPLATE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+async def template_by_id(session: AsyncSession, template_id: object) -> SubscribeTemplate | None:
+    """The template with this id, active or not. Ids are URL-safe (as the platform's, and as
+    botstore makes them): anything else names no template, and PostgreSQL would refuse some
+    (a NUL) outright."""
+    if not isinstance(template_id, str) or not _TEMPLATE_ID.fullmatch(template_id):
         return None
-    template = await session.get(SubscribeTemplate, template_id)
+    return await session.get(SubscribeTemplate, template_id)
+
+
+async def _template(session: AsyncSession, template_id: object) -> SubscribeTemplate | None:
+    template = await template_by_id(session, template_id)
     return template if template is not None and template.active else None
 
 
