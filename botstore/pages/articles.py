@@ -4,7 +4,7 @@ from aiohttp import web
 
 from botstore.errors import NotFound
 from botstore.keys import config_key, db_key
-from botstore.numbers import ID_MAX, parse_whole
+from botstore.pages import route_id
 from botstore.pages.language import html_response, page_env
 from botstore.services import articles
 
@@ -15,14 +15,6 @@ def setup_article_pages(app: web.Application) -> None:
     app.router.add_get("/articles", pages.index)
     app.router.add_get("/articles/{article_id}", pages.article)
     app.router.add_get("/ads/{ad_id}/click", pages.click)
-
-
-def _id(request: web.Request, name: str, what: str) -> int:
-    raw = request.match_info[name]
-    ident = parse_whole(raw, minimum=1, maximum=ID_MAX)
-    if ident is None:
-        raise web.HTTPBadRequest(text=f"an {what} id is a number, not {raw[:40]!r}")
-    return ident
 
 
 def _not_found(error: NotFound) -> web.HTTPNotFound:
@@ -44,7 +36,7 @@ class ArticlePages:
         return self._html(request, "articles.html", articles=latest)
 
     async def article(self, request: web.Request) -> web.Response:
-        article_id = _id(request, "article_id", "article")
+        article_id = route_id(request, "article_id", "article")
         async with request.app[db_key]() as session:
             try:
                 view = await articles.article_view(session, article_id)
@@ -55,7 +47,7 @@ class ArticlePages:
         return self._html(request, "article.html", view=view, openid=openid)
 
     async def click(self, request: web.Request) -> web.Response:
-        ad_id = _id(request, "ad_id", "ad")
+        ad_id = route_id(request, "ad_id", "ad")
         async with request.app[db_key]() as session, session.begin():
             try:
                 ad = await articles.click(session, ad_id=ad_id)

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.errors import Deactivated, NotFound
 from botstore.keys import config_key, db_key
-from botstore.numbers import ID_MAX, parse_whole
+from botstore.pages import route_id
 from botstore.pages.language import html_response, page_env
 from botstore.services import stores
 
@@ -20,14 +20,6 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_get("/stores", pages.stores)
     app.router.add_get("/stores/{store_id}", pages.store)
     app.router.add_get("/products/{product_id}", pages.product)
-
-
-def _id(request: web.Request, name: str, what: str) -> int:
-    raw = request.match_info[name]
-    ident = parse_whole(raw, minimum=1, maximum=ID_MAX)
-    if ident is None:
-        raise web.HTTPBadRequest(text=f"a {what} id is a number, not {raw[:40]!r}")
-    return ident
 
 
 class Pages:
@@ -60,7 +52,7 @@ class Pages:
         return await self._render(request, "stores.html", load)
 
     async def store(self, request: web.Request) -> web.Response:
-        store_id = _id(request, "store_id", "store")
+        store_id = route_id(request, "store_id", "store")
 
         async def load(session: AsyncSession) -> dict[str, Any]:
             return {"view": await stores.store_view(session, store_id)}
@@ -68,7 +60,7 @@ class Pages:
         return await self._render(request, "store.html", load)
 
     async def product(self, request: web.Request) -> web.Response:
-        product_id = _id(request, "product_id", "product")
+        product_id = route_id(request, "product_id", "product")
 
         async def load(session: AsyncSession) -> dict[str, Any]:
             return {"item": await stores.listing_on_sale(session, product_id)}
