@@ -2,13 +2,15 @@
 
 Run from the project root (py-spy is a dev tool, not a dependency: `.venv/bin/pip install py-spy`):
 
-    .venv/bin/python bench/hotpath.py [--requests N] [--concurrency C] [--aes] [--top K]
+    .venv/bin/python bench/hotpath.py [--command balance|help|buy|tip] [--requests N]
+                                      [--concurrency C] [--aes] [--top K]
                                       [--database-url URL] [--out FILE]
 
 It starts `python -m botstore serve` as bench/webhook.py does (a fresh SQLite file unless
 --database-url), tops up one wallet per worker, attaches `py-spy record --format raw` to the
-server, sends `balance` N times at concurrency C, then prints the functions with the largest
-inclusive ("cumulative") share of the samples, and their self share. py-spy skips idle threads
+server, sends the command (`balance` unless --command; bench/webhook.py's texts) N times at
+concurrency C, then prints the functions with the largest inclusive ("cumulative") share of the
+samples, and their self share. py-spy skips idle threads
 (epoll waits, aiosqlite's worker blocked on its queue), so the shares are of CPU time, all threads;
 --gil keeps only the thread holding the GIL (Python CPU). py-spy pauses the server to sample it,
 so the req/s printed here runs below bench/webhook.py's.
@@ -31,7 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from webhook import (  # noqa: E402  (bench/ is not a package)
     BALANCE_PREFIX,
+    COMMANDS,
     Account,
+    demo_ids,
     fan_of,
     free_port,
     run,
@@ -74,6 +78,7 @@ def _short(frame: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--command", choices=sorted(COMMANDS), default="balance")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--aes", action="store_true")
@@ -91,19 +96,22 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="botstore-profile-"))
     raw = Path(args.out) if args.out else tmp / "stacks.txt"
     port = free_port()
-    env = server_env(args.database_url or f"sqlite+aiosqlite:///{tmp / 'profile.db'}")
+    database_url = args.database_url or f"sqlite+aiosqlite:///{tmp / 'profile.db'}"
+    env = server_env(database_url)
+    command = COMMANDS[args.command]
     server = start("botstore", ["-m", "botstore", "serve", "--port", str(port)], env, tmp, port)
     spy = None
     try:
 
-        async def ready_and_fund() -> None:
+        async def ready_and_fund() -> str:
             async with aiohttp.ClientSession() as session:
                 await wait_ready(server, session)
                 emulator = Emulator(session, server.url, Account())
                 fans = [fan_of(worker) for worker in range(args.concurrency)]
                 await warm_up(emulator, fans, topup=True, expected=BALANCE_PREFIX, exact=False)
+            return command.text.format(**await demo_ids(database_url))
 
-        asyncio.run(ready_and_fund())
+        message = asyncio.run(ready_and_fund())
         spy = subprocess.Popen(
             [
                 str(PY_SPY),
@@ -126,12 +134,12 @@ def main() -> int:
         result = asyncio.run(
             run(
                 server,
-                command="balance",
-                message="balance",
+                command=command.name,
+                message=message,
                 aes=args.aes,
                 concurrency=args.concurrency,
                 requests=args.requests,
-                expected=BALANCE_PREFIX,
+                expected=command.expected,
                 exact=False,
             )
         )
