@@ -111,10 +111,22 @@ class TemplateReplies:
     a message only picks its locale's)."""
 
     envs: Mapping[str, Environment]
+    # Bodies of templates whose context is fixed for the app's life, per (template, locale).
+    _fixed: dict[tuple[str, str], str] = field(default_factory=dict, compare=False)
 
     def render(self, template: str, locale: str = EN, **context: Any) -> str:
         env = self.envs[locale]
         return env.get_template(f"replies/{template}").render(**context).strip()
+
+    def render_fixed(self, template: str, locale: str, **context: Any) -> str:
+        """`render` for a template that reads nothing but `context` and the locale, and whose
+        `context` never changes while the app runs (help's overview of the registry): rendered
+        once per locale. Walking the registry's macros costs more than the rest of a message."""
+        key = (template, locale)
+        body = self._fixed.get(key)
+        if body is None:
+            body = self._fixed[key] = self.render(template, locale, **context)
+        return body
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +147,11 @@ class Context:
 
     def text(self, template: str, **context: Any) -> TextReply:
         return TextReply(self.render(template, **context))
+
+    def fixed_text(self, template: str, **context: Any) -> TextReply:
+        """A reply that depends only on the language and on `context` fixed for the app's life
+        (TemplateReplies.render_fixed): it sees no fan and no config."""
+        return TextReply(self.replies.render_fixed(template, self.locale, **context))
 
     def render(self, template: str, **context: Any) -> str:
         """A reply body in this message's language (news cards use it for their fields)."""

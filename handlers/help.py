@@ -18,7 +18,7 @@ async def help(ctx: Context, topic: Text = "") -> Reply:  # type: ignore[assignm
     """Lists the commands by area; "help <command>" explains one."""
     if not topic:
         # One compact line per area: a passive text reply should stay under ~2 KB (§8).
-        return ctx.text("help.txt", areas=ctx.areas)
+        return ctx.fixed_text("help.txt", areas=ctx.areas)
     word = topic.split()[0].lower()
     for _, commands in ctx.areas:
         for command in commands:
