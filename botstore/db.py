@@ -273,12 +273,14 @@ async def scalar(session: AsyncSession, statement: Any, **params: Any) -> Any:
     connection = await connection_of(session)
     if connection.dialect.name != "sqlite":
         return (await connection.execute(statement, params)).scalar()
-    sql, names = _compiled_for_sqlite(statement, connection.dialect)
+    sql, names = compiled_for_sqlite(statement, connection.dialect)
     return await sqlite_call(connection, _first_value, sql, tuple(params[n] for n in names))
 
 
 @functools.lru_cache(maxsize=256)  # a handful of statements per engine
-def _compiled_for_sqlite(statement: Any, dialect: Any) -> tuple[str, tuple[str, ...]]:
+def compiled_for_sqlite(statement: Any, dialect: Any) -> tuple[str, tuple[str, ...]]:
+    """`statement`'s SQL for SQLite's driver and the names of its parameters, in order;
+    compiled once (for `sqlite_call` functions that run Core statements)."""
     compiled = statement.compile(dialect=dialect)
     return compiled.string, tuple(compiled.positiontup or ())
 

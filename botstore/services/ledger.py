@@ -1,16 +1,26 @@
 """Double-entry ledger: every movement is one balanced transaction, idempotent on its key."""
 
+import functools
+import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.db import scalar
+from botstore.db import (
+    compiled_for_sqlite,
+    connection_of,
+    insert_or_skip,
+    scalar,
+    sqlite_call,
+    sqlite_datetime,
+)
 from botstore.errors import InsufficientFunds
 from botstore.models import Account, AccountKind, LedgerEntry, LedgerTransaction
 from botstore.services.bulk import BulkWriter
@@ -44,53 +54,179 @@ async def transfer(
     now: datetime,
     memo: str = "",
 ) -> LedgerTransaction:
-    """Apply balanced `legs` as one transaction; a key seen before returns that one."""
+    """Apply balanced `legs` as one transaction; a key seen before returns that one.
+
+    Core statements, compiled once, and on SQLite the whole movement in one call to the driver:
+    every money-moving message makes one, and the ORM's unit of work cost several times the
+    statements themselves. Balances change only here and in `transfer_many`, never through
+    loaded Account objects, so the session has nothing to keep in step.
+    """
     if len(legs) < 2 or any(leg.amount_fen == 0 for leg in legs):
         raise UnbalancedTransaction(f"{kind}: needs two or more non-zero legs")
     if sum(leg.amount_fen for leg in legs) != 0:
         raise UnbalancedTransaction(f"{kind}: legs sum to {sum(leg.amount_fen for leg in legs)}")
-    existing = (
-        await session.exec(select(LedgerTransaction).where(LedgerTransaction.key == key))
-    ).first()
-    if existing is not None:
-        return existing
-    txn = LedgerTransaction(key=key, kind=kind, memo=memo, created_at=now)
-    session.add(txn)
-    await session.flush()
     # One order for every writer, so two transfers touching the same accounts on PostgreSQL
     # queue on the row locks instead of deadlocking.
-    for leg in sorted(legs, key=lambda leg: (leg.account_id, leg.amount_fen)):
-        await _apply(session, leg)
-        session.add(
-            LedgerEntry(
-                transaction_id=txn.id,
-                account_id=leg.account_id,
-                amount_fen=leg.amount_fen,
-                kind=kind,
-                created_at=now,
-            )
-        )
-    await session.flush()
-    return txn
-
-
-async def _apply(session: AsyncSession, leg: Leg) -> None:
-    # One conditional UPDATE, not read-then-write: atomic on SQLite and PostgreSQL alike, so
-    # concurrent spends can never take a wallet below zero.
-    statement = (
-        update(Account)
-        .where(col(Account.id) == leg.account_id)
-        .values(balance_fen=col(Account.balance_fen) + leg.amount_fen)
+    ordered = tuple(
+        (leg.account_id, leg.amount_fen)
+        for leg in sorted(legs, key=lambda leg: (leg.account_id, leg.amount_fen))
     )
-    if leg.amount_fen < 0:
-        statement = statement.where(
-            (col(Account.balance_fen) >= -leg.amount_fen)
-            | (col(Account.kind) == AccountKind.OUTSIDE)
+    connection = await connection_of(session)
+    dialect = connection.dialect
+    if dialect.name == "sqlite":
+        at = sqlite_datetime(dialect)(now)
+        txn_id, short = await sqlite_call(
+            connection,
+            _transfer_on_sqlite,
+            _sqlite_statements(dialect),
+            (key, kind, memo, at),
+            ordered,
         )
-    result = await session.exec(statement)
-    if result.rowcount != 1:
-        balance = await balance_of(session, leg.account_id)
-        raise InsufficientFunds(leg.account_id, -leg.amount_fen, balance)
+    else:
+        txn_id, short = await _transfer_on(connection, (key, kind, memo, now), ordered)
+    if txn_id is None:  # a retried message: its movement is done already
+        return (
+            await session.exec(select(LedgerTransaction).where(LedgerTransaction.key == key))
+        ).one()
+    if short is not None:
+        # The debit's conditional UPDATE changed nothing; the caller's transaction rolls back.
+        balance = await balance_of(session, short)
+        needed = next(-amount for account_id, amount in ordered if account_id == short)
+        raise InsufficientFunds(short, needed, balance)
+    return LedgerTransaction(id=txn_id, key=key, kind=kind, memo=memo, created_at=now)
+
+
+_TRANSACTIONS = LedgerTransaction.__table__  # type: ignore[attr-defined]
+_ENTRIES = LedgerEntry.__table__  # type: ignore[attr-defined]
+_ACCOUNTS = Account.__table__  # type: ignore[attr-defined]
+
+
+def _new_transaction(dialect_name: str) -> Any:
+    # Nothing when the key is taken (a retry); on PostgreSQL it first waits for an uncommitted
+    # copy of the same key, so a concurrent retry finds the first one's movement.
+    return (
+        insert_or_skip(dialect_name, _TRANSACTIONS, unique=["key"])
+        .values(
+            key=bindparam("txn_key"),
+            kind=bindparam("txn_kind"),
+            memo=bindparam("txn_memo"),
+            created_at=bindparam("txn_at"),
+        )
+        .returning(_TRANSACTIONS.c.id)
+    )
+
+
+_NEW_TRANSACTION = {name: _new_transaction(name) for name in ("sqlite", "postgresql")}
+# One conditional UPDATE, not read-then-write: atomic on SQLite and PostgreSQL alike, so
+# concurrent spends can never take a wallet below zero.
+_CREDIT = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.id == bindparam("leg_account"))
+    .values(balance_fen=_ACCOUNTS.c.balance_fen + bindparam("leg_amount"))
+)
+_DEBIT = _CREDIT.where(
+    (_ACCOUNTS.c.balance_fen >= bindparam("leg_needed"))
+    | (_ACCOUNTS.c.kind == bindparam("overdraft_kind"))
+)
+_ENTRY = insert(_ENTRIES).values(
+    transaction_id=bindparam("entry_txn"),
+    account_id=bindparam("entry_account"),
+    amount_fen=bindparam("entry_amount"),
+    kind=bindparam("entry_kind"),
+    created_at=bindparam("entry_at"),
+)
+
+
+class _SqliteStatements(NamedTuple):
+    new_transaction: str
+    credit: str
+    debit: str
+    entry: str
+
+
+@functools.lru_cache(maxsize=8)  # one per SQLite dialect
+def _sqlite_statements(dialect: Any) -> _SqliteStatements:
+    # Positional SQL whose parameters the functions below pass in this order (checked here).
+    compiled = [
+        compiled_for_sqlite(_NEW_TRANSACTION["sqlite"], dialect),
+        compiled_for_sqlite(_CREDIT, dialect),
+        compiled_for_sqlite(_DEBIT, dialect),
+        compiled_for_sqlite(_ENTRY, dialect),
+    ]
+    expected = [
+        ("txn_key", "txn_kind", "txn_memo", "txn_at"),
+        ("leg_amount", "leg_account"),
+        ("leg_amount", "leg_account", "leg_needed", "overdraft_kind"),
+        ("entry_txn", "entry_account", "entry_amount", "entry_kind", "entry_at"),
+    ]
+    if [names for _, names in compiled] != expected:
+        raise AssertionError(f"ledger statements compiled unexpectedly: {compiled}")
+    return _SqliteStatements(*(sql for sql, _ in compiled))
+
+
+def _transfer_on_sqlite(
+    connection: sqlite3.Connection,
+    sql: _SqliteStatements,
+    transaction: tuple[str, str, str, Any],
+    legs: tuple[tuple[int, int], ...],
+) -> tuple[int | None, int | None]:
+    """(the new transaction's id or None for a key seen before, the account that could not
+    cover its debit or None)."""
+    row = connection.execute(sql.new_transaction, transaction).fetchone()
+    if row is None:
+        return None, None
+    txn_id, kind, at = row[0], transaction[1], transaction[3]
+    for account_id, amount in legs:
+        if amount < 0:
+            cursor = connection.execute(
+                sql.debit, (amount, account_id, -amount, AccountKind.OUTSIDE)
+            )
+        else:
+            cursor = connection.execute(sql.credit, (amount, account_id))
+        if cursor.rowcount != 1:
+            return txn_id, account_id
+    connection.executemany(
+        sql.entry, [(txn_id, account_id, amount, kind, at) for account_id, amount in legs]
+    )
+    return txn_id, None
+
+
+async def _transfer_on(
+    connection: AsyncConnection,
+    transaction: tuple[str, str, str, datetime],
+    legs: tuple[tuple[int, int], ...],
+) -> tuple[int | None, int | None]:
+    """`_transfer_on_sqlite` through SQLAlchemy, for PostgreSQL."""
+    key, kind, memo, at = transaction
+    txn_id = (
+        await connection.execute(
+            _NEW_TRANSACTION[connection.dialect.name],
+            {"txn_key": key, "txn_kind": kind, "txn_memo": memo, "txn_at": at},
+        )
+    ).scalar()
+    if txn_id is None:
+        return None, None
+    for account_id, amount in legs:
+        values = {"leg_amount": amount, "leg_account": account_id}
+        if amount < 0:
+            values |= {"leg_needed": -amount, "overdraft_kind": AccountKind.OUTSIDE}
+        result = await connection.execute(_DEBIT if amount < 0 else _CREDIT, values)
+        if result.rowcount != 1:
+            return txn_id, account_id
+    await connection.execute(
+        _ENTRY,
+        [
+            {
+                "entry_txn": txn_id,
+                "entry_account": account_id,
+                "entry_amount": amount,
+                "entry_kind": kind,
+                "entry_at": at,
+            }
+            for account_id, amount in legs
+        ],
+    )
+    return txn_id, None
 
 
 async def transfer_many(writer: BulkWriter, movements: Sequence[Movement]) -> list[int]:
