@@ -202,10 +202,10 @@ async def tip(
     article = await _article(session, article_id)
     if article.author_fan_id is not None and article.author_fan_id == fan.id:
         raise OwnArticle(article_id)
-    platform = await ledger.system_account(session, AccountKind.PLATFORM)
+    platform = await ledger.system_account_id(session, AccountKind.PLATFORM)
     fee = amount * fee_bps // 10000
     credits: dict[int, int] = {}
-    for account_id, fen in ((article.author_account_id, amount - fee), (platform.id or 0, fee)):
+    for account_id, fen in ((article.author_account_id, amount - fee), (platform, fee)):
         if fen:
             credits[account_id] = credits.get(account_id, 0) + fen
     legs = [Leg(fan.wallet_account_id or 0, -amount)]

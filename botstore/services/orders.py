@@ -130,14 +130,13 @@ async def buy(
     discount = offer.discount_fen if offer else 0
     order.discount_fen = discount
     order.total_fen = price - discount
-    escrow = await ledger.system_account(session, AccountKind.ESCROW)
-    legs = [Leg(escrow.id or 0, price)]
+    legs = [Leg(await ledger.system_account_id(session, AccountKind.ESCROW), price)]
     if order.total_fen:
         legs.append(Leg(wallet.wallet_id(fan), -order.total_fen))
     platform_id = None
     if discount:
-        platform_id = (await ledger.system_account(session, AccountKind.PLATFORM)).id
-        legs.append(Leg(platform_id or 0, -discount))
+        platform_id = await ledger.system_account_id(session, AccountKind.PLATFORM)
+        legs.append(Leg(platform_id, -discount))
     try:
         await ledger.transfer(session, key=f"{key}:pay", kind=PAY, legs=legs, now=now)
     except InsufficientFunds as short:
