@@ -277,6 +277,24 @@ async def scalar(session: AsyncSession, statement: Any, **params: Any) -> Any:
     return await sqlite_call(connection, _first_value, sql, tuple(params[n] for n in names))
 
 
+async def rowcount(session: AsyncSession, statement: Any, **params: Any) -> int:
+    """Run the UPDATE or DELETE `statement` in the session's transaction; the rows it changed.
+
+    For the conditional UPDATEs of a purchase (stock, coupons): as `scalar`, compiled once and
+    straight to the driver on SQLite. A Core statement: objects loaded in the session do not see
+    the change, so callers must not read the columns it writes from them.
+    """
+    connection = await connection_of(session)
+    if connection.dialect.name != "sqlite":
+        return (await connection.execute(statement, params)).rowcount
+    sql, names = compiled_for_sqlite(statement, connection.dialect)
+    return await sqlite_call(connection, _changes, sql, tuple(params[n] for n in names))
+
+
+def _changes(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]) -> int:
+    return connection.execute(sql, parameters).rowcount
+
+
 @functools.lru_cache(maxsize=256)  # a handful of statements per engine
 def compiled_for_sqlite(statement: Any, dialect: Any) -> tuple[str, tuple[str, ...]]:
     """`statement`'s SQL for SQLite's driver and the names of its parameters, in order;

@@ -9,10 +9,11 @@ order can't both ship, complete or cancel it.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botstore.db import rowcount, scalar
 from botstore.errors import (
     CouponUnfunded,
     Deactivated,
@@ -59,16 +60,24 @@ async def reserve_stock(session: AsyncSession, product_id: int, qty: int) -> Non
     # One conditional UPDATE, as for money: concurrent buyers queue on the row and the ones
     # who find too little stock change nothing. The active test is here too, not only in the
     # caller's earlier read: on PostgreSQL a deactivation committed in between is seen here.
-    result = await session.exec(
-        update(Product)
-        .where(col(Product.id) == product_id, col(Product.active), col(Product.stock) >= qty)
-        .values(stock=col(Product.stock) - qty)
-    )
-    if result.rowcount != 1:
+    if await rowcount(session, _RESERVE, product_id=product_id, qty=qty) != 1:
         product = await session.get(Product, product_id, populate_existing=True)
         if product is not None and not product.active:
             raise Deactivated("product", product_id, product.name)
         raise OutOfStock(product_id, qty, product.stock if product else 0)
+
+
+_ORDER_OF_KEY = select(Order.id).where(col(Order.key) == bindparam("key"))
+_PRODUCTS = Product.__table__  # type: ignore[attr-defined]
+_RESERVE = (
+    update(_PRODUCTS)
+    .where(
+        _PRODUCTS.c.id == bindparam("product_id"),
+        _PRODUCTS.c.active,
+        _PRODUCTS.c.stock >= bindparam("qty"),
+    )
+    .values(stock=_PRODUCTS.c.stock - bindparam("qty"))
+)
 
 
 async def restock(session: AsyncSession, product_id: int, qty: int) -> None:
@@ -92,9 +101,9 @@ async def buy(
     With `use_coupon`, the best applicable coupon is claimed for the order and the platform pays
     its discount into escrow beside the buyer's money, so escrow always holds the full price.
     """
-    existing = (await session.exec(select(Order).where(Order.key == f"{key}:order"))).first()
-    if existing is not None:
-        return existing
+    existing = await scalar(session, _ORDER_OF_KEY, key=f"{key}:order")
+    if existing is not None:  # a retried message
+        return await _order(session, existing)
     # Nothing is written before this: a product, store or supplier the admin turned off
     # refuses the order with no stock or money moved.
     listing = await stores.listing_on_sale(session, product_id, fan)
