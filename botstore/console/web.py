@@ -38,6 +38,7 @@ from botstore.console.lint import request_fields
 from botstore.keys import clock_key, config_key, db_key, scheduler_key
 from botstore.models import Fan, Merchant, OutboxMessage
 from botstore.numbers import ID_MAX, parse_whole
+from botstore.pages.language import html_response, page_env
 from botstore.services import fans, messages
 from botstore.wechat import CryptoError, parse_envelope, reply_to_dict
 
@@ -224,16 +225,15 @@ async def page(request: web.Request) -> web.Response:
         "webhook_path": config.wechat.path,
         "mode": config.wechat.mode,
     }
+    # In the browser's language, as the public pages and the admin pick it (and switch it).
     html = (
-        request.app[console_key]
-        .env.get_template("console/console.html")
+        page_env(request)
+        .get_template("console/console.html")
         .render(settings=json.dumps(settings))
     )
-    return web.Response(
-        text=html,
-        content_type="text/html",
-        headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
-    )
+    response = html_response(request, html)
+    response.headers.update({"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"})
+    return response
 
 
 async def static(request: web.Request) -> web.FileResponse:
