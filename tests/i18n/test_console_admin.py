@@ -5,13 +5,21 @@ catalogues too (a JSON table the console's template renders)."""
 import html
 import json
 import re
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from botstore.admin.common import NAV
+from botstore.clock import FrozenClock
+from botstore.config import Config
 from botstore.console.web import STATIC
+from botstore.seed import seed_demo
+from tests.admin.test_auth import sign_in
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+# A word, or an identifier as WeChat's fields write it (out_trade_no, character_string1, APIv3).
+IDENTIFIER = re.compile(r"(?<![0-9])[A-Za-z][A-Za-z0-9_]+")
 STRINGS = re.compile(r'<script type="application/json" id="console-strings">(.*?)</script>', re.S)
 # t("key", ...) and t(test ? "key" : "other", ...) in botstore/static/console/console.js.
 SCRIPT_KEYS = re.compile(r'\bt\("(\w+)"|\bt\([^;]*?\?\s*"(\w+)"\s*:\s*"(\w+)"')
@@ -82,3 +90,85 @@ async def test_every_word_the_console_script_uses_is_in_its_table(client: TestCl
         table = strings_of(await page(client, f"/console?lang={locale}"))
         assert used <= set(table), f"{locale}: {sorted(used - set(table))}"
         assert set(table) <= used, f"unused: {sorted(set(table) - used)}"
+
+
+ADMIN_PAGES = [path for _, _, path in NAV]
+
+
+def without_code(page_html: str) -> str:
+    """Protocol names, commands and paths are shown (in <code>) as WeChat writes them."""
+    return re.sub(r"<code>.*?</code>|>/[\w/.-]+<", "><", page_html, flags=re.S)
+
+
+async def test_every_admin_page_in_chinese_shows_no_english_words(
+    client: TestClient, config: Config
+) -> None:
+    await sign_in(client, config)
+    # Protocol fields and kinds as WeChat's own documentation writes them.
+    kept = {"botstore", "AppID", "JSON", "Jinja2", "UTC", "openid", "ID", "URL", "API", "PEM"}
+    kept |= {"APIv3", "SDK", "mchid", "appid", "out_trade_no", "prepay_id", "transaction_id"}
+    kept |= {"notify_url", "cpm", "cpc", "click", "exact", "contains", "regex", "campaign"}
+    kept |= {"product", "manual", "monthly", "levelup", "errcode", "errmsg", "key", "English"}
+    kept |= {"showqrcode", "ticket", "https", "wx", "v3"}
+    # Placeholders: a page path, a template's keywords.
+    kept |= {"pages", "index", "character_string1", "thing2", "amount3"}
+    for path in ADMIN_PAGES:
+        chinese = await page(client, f"{path}?lang=zh_CN")
+        assert '<html lang="zh-CN">' in chinese, path
+        english = set(IDENTIFIER.findall(visible_text(without_code(chinese)))) - kept
+        assert not english, f"{path}: {sorted(english)}"
+        # The inline scripts' words: a JSON table of translated strings each.
+        tables = [json.loads(table) for table in re.findall(r"const T = (\{.*?\});", chinese)]
+        assert tables or "<script>" not in chinese, path
+        words = " ".join(text for table in tables for text in table.values())
+        english = set(IDENTIFIER.findall(re.sub(r"\{\w+\}", "", words))) - kept
+        assert not english, f"{path} script: {sorted(english)}"
+
+
+async def test_an_admin_page_in_english_shows_no_chinese(
+    client: TestClient, config: Config
+) -> None:
+    await sign_in(client, config)
+    for path in ADMIN_PAGES:
+        english = visible_text(await page(client, f"{path}?lang=en"))
+        # The switch names Chinese in Chinese, WeChat Pay's page its Chinese command word.
+        assert not CJK.search(english.replace("中文", "").replace("微信支付", "")), path
+
+
+async def test_the_admin_sign_in_refusal_is_in_the_browsers_language(
+    client: TestClient, config: Config
+) -> None:
+    refused = await client.post(
+        "/admin/login",
+        data={"token": "wrong", "next": "/admin/"},
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert refused.status == 401
+    assert "这不是管理令牌。" in await refused.text()
+
+
+async def test_the_admin_rows_of_the_demo_data_in_chinese(
+    client: TestClient, config: Config, sessions: Any, clock: FrozenClock
+) -> None:
+    async with sessions() as session, session.begin():
+        assert await seed_demo(session, now=clock.now())
+    await sign_in(client, config)
+    # Each page's rows: its actions and the words around the data.
+    rows = {
+        "/admin/": ["粉丝（", "每小时消息数"],
+        "/admin/keywords": ["提前匹配", ">编辑</button>"],
+        "/admin/stores": [">停用</button>", "库存"],
+        "/admin/merchants": [">改名</button>", "二维码"],
+        "/admin/partners": [">编辑</button>"],
+        "/admin/wealth": ["笔持仓中", " 天，每 "],
+        "/admin/ads": [">追加预算</button>", 'data-ask="追加多少预算（元）？"'],
+        "/admin/coupons": [">立即发放</button>", "等级：绿卡，金卡，白金卡"],
+        "/admin/miniprogram": [">停用</button>", "<code>thing"],
+        "/admin/wxpay": ["证书序列号"],
+    }
+    for path, words in rows.items():
+        chinese = await page(client, f"{path}?lang=zh_CN")
+        for word in words:
+            assert word in chinese, (path, word)
+        assert "Edit" not in visible_text(chinese), path
+        await page(client, f"{path}?lang=en")  # the same rows render in English
