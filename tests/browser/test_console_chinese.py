@@ -1,6 +1,6 @@
-"""The console in Chinese, in Debian's chromium: a browser asking for zh-CN gets Chinese labels,
-buttons, placeholders and the script's own words, and (with a CJK font, fonts-noto-cjk: README)
-the Chinese is drawn with real glyphs, not empty boxes."""
+"""The console and the admin in Chinese, in Debian's chromium: a browser asking for zh-CN gets
+Chinese labels, buttons, placeholders and the scripts' own words, and (with a CJK font,
+fonts-noto-cjk: README) the Chinese is drawn with real glyphs, not empty boxes."""
 
 import os
 import shutil
@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
+
+from botstore.config import Config
 
 try:
     from playwright.async_api import expect
@@ -103,3 +105,23 @@ async def test_the_chinese_is_drawn_with_real_glyphs(chinese_page: Any) -> None:
     )
     assert measured["inked"] and measured["distinct"], measured
     assert 0.85 <= measured["ems"] <= 1.2, measured
+
+
+async def test_the_admin_scripts_speak_chinese_too(chinese_page: Any, config: Config) -> None:
+    page = chinese_page
+    await page.goto("/admin/login?next=/admin/keywords")
+    await expect(page.get_by_role("button", name="登录")).to_be_visible()
+    await page.locator('input[name="token"]').fill(config.admin.token)
+    await page.locator('input[name="token"]').press("Enter")
+    await page.wait_for_url("**/admin/keywords")
+    await expect(page.locator("#form-title")).to_have_text("新建规则")
+
+    form = page.locator("#rule-form")
+    await form.locator('input[name="pattern"]').fill("营业时间")
+    await form.locator('textarea[name="content"]').fill("每天 9-18 点营业")
+    await page.locator("#sample-text").fill("营业时间")
+    await expect(page.locator("#preview")).to_contain_text("匹配“营业时间”。粉丝收到：")
+    await form.get_by_role("button", name="保存").click()
+    await expect(page.locator("#flash")).to_have_text("规则已添加。")
+    await page.locator("#rules .edit").first.click()
+    await expect(page.locator("#form-title")).to_have_text("编辑规则 #1")
