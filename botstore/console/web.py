@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import WSCloseCode, web
-from jinja2 import Environment
 from pydantic import Field
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -116,8 +115,7 @@ class Watch:
 class Console:
     """What the console keeps while the app runs: the HTTP client, sockets and transcripts."""
 
-    def __init__(self, env: Environment) -> None:
-        self.env = env
+    def __init__(self) -> None:
         self.static = {path.name: path for path in STATIC.iterdir() if path.is_file()}
         self.http: aiohttp.ClientSession | None = None
         self.watches: dict[web.WebSocketResponse, Watch] = {}
@@ -139,9 +137,9 @@ console_key = web.AppKey("console", Console)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def setup_console(app: web.Application, env: Environment) -> None:
+def setup_console(app: web.Application) -> None:
     """Serve the console page, its static files, its JSON API and its push socket."""
-    app[console_key] = Console(env)
+    app[console_key] = Console()
     app.cleanup_ctx.append(console_ctx)
     app.on_shutdown.append(close_sockets)
     route = app.router
