@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 from botstore.admin.common import NAV
 from botstore.clock import FrozenClock
 from botstore.config import Config
+from botstore.console.client import Emulator
 from botstore.console.web import STATIC
 from botstore.seed import seed_demo
 from tests.admin.test_auth import sign_in
@@ -172,3 +173,25 @@ async def test_the_admin_rows_of_the_demo_data_in_chinese(
             assert word in chinese, (path, word)
         assert "Edit" not in visible_text(chinese), path
         await page(client, f"{path}?lang=en")  # the same rows render in English
+
+
+async def test_the_admin_pages_read_refusals_in_their_language_api_clients_in_english(
+    client: TestClient, config: Config, wechat: Emulator
+) -> None:
+    await wechat.say("balance", fan="o_owner")
+    csrf = await sign_in(client, config)
+    chinese = {"X-CSRF-Token": csrf, "Accept-Language": "zh-CN"}
+
+    async def refusal(path: str, body: dict[str, Any], headers: dict[str, str]) -> str:
+        response = await client.post(f"/admin/api/{path}", json=body, headers=headers)
+        assert response.status in (400, 404)
+        return (await response.json())["error"]
+
+    assert await refusal("stores", {"owner_openid": "o_owner"}, chinese) == "name: 缺少"
+    product = {"store_id": 99, "name": "Oolong", "price": "20000000", "stock": 1}
+    assert await refusal("products", product, chinese) == "price: 最多 10,000,000 元"
+    assert await refusal("stores/99/deactivate", {}, chinese) == "没有店铺 #99"
+    # A script with the token reads English, whatever its machine's language.
+    bearer = {"Authorization": f"Bearer {config.admin.token}", "Accept-Language": "zh-CN"}
+    assert await refusal("stores/99/deactivate", {}, bearer) == "no store #99"
+    assert await refusal("products", product, bearer) == "price: must be at most 10,000,000 yuan"
