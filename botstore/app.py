@@ -87,7 +87,7 @@ def create_app(
     setup_request_payment(app)
     setup_pages(app)
     setup_article_pages(app)
-    setup_console(app, env)
+    setup_console(app)
     setup_console_miniprogram(app)
     app[limiter_key] = SignInLimiter(config.admin.failed_signins_per_minute)
     app.add_subapp("/admin/", create_admin_app())

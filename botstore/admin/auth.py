@@ -21,6 +21,7 @@ from aiohttp import web
 
 from botstore.admin.common import Session, auth_kind_key, render, session_key
 from botstore.clock import wall_now
+from botstore.i18n import N_
 from botstore.keys import config_key
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -316,7 +317,11 @@ async def login(request: web.Request) -> web.StreamResponse:
         request, lambda: isinstance(token, str) and token_matches(request, token)
     ):
         response = render(
-            request, "admin/login.html", active="", next=nxt, error="That is not the admin token."
+            request,
+            "admin/login.html",
+            active="",
+            next=nxt,
+            error=N_("That is not the admin token."),
         )
         response.set_status(401)
         return response

@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore import jsonbody
 from botstore.errors import BadArgument, DomainError, NotFound
-from botstore.i18n import LOCALES, N_
+from botstore.i18n import EN, LOCALES, N_, translate
 from botstore.jsonbody import Model
 from botstore.keys import clock_key, db_key
 from botstore.money import Fen, parse_yuan
@@ -104,26 +104,45 @@ def error_response(message: str, *, status: int = 400, field: str | None = None)
 
 
 class FieldError(Exception):
-    """A request field is missing or wrong: 400 {"error": "<field>: <reason>", "field": ...}."""
+    """A request field is missing or wrong: 400 {"error": "<field>: <reason>", "field": ...}.
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
+    `reason` is a catalogue id when marked with N_ (its %(name)s filled from `values`): the admin's
+    pages show it in their language."""
+
+    def __init__(self, field: str, reason: str, **values: object) -> None:
+        super().__init__(f"{field}: {reason % values if values else reason}")
         self.field = field
         self.reason = reason
+        self.values = values
+
+
+def refusal_locale(request: web.Request) -> str:
+    """The admin's pages (a signed-in browser) read refusals in their language; API clients (a
+    bearer token: scripts, CI) in English, whatever the machine's locale."""
+    return page_locale(request) if request.get(auth_kind_key) == "cookie" else EN
 
 
 @web.middleware
 async def errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
     """Refusals become JSON with the reason; nothing the handler wrote was committed."""
+    locale = refusal_locale(request)
     try:
         return await handler(request)
-    except (FieldError, jsonbody.BodyError) as error:
+    except FieldError as error:
+        reason = translate(locale, error.reason, **error.values)
+        return error_response(f"{error.field}: {reason}", field=error.field)
+    except jsonbody.BodyError as error:
         return error_response(str(error), field=error.field)
     except BadArgument as error:
-        name, reason = error.details["name"], error.details["reason"]
-        return error_response(f"{name}: {reason or 'not allowed'}", field=name)
+        name, reason = error.details["name"], error.details["reason"] or N_("not allowed")
+        reason = translate(locale, reason, **(error.details.get("values") or {}))
+        return error_response(f"{name}: {reason}", field=name)
     except NotFound as error:
-        return error_response(f"no {error.details['what']} #{error.details['ident']}", status=404)
+        what = translate(locale, error.details["what"])  # a term: "store", "product"
+        message = translate(
+            locale, N_("no %(what)s #%(ident)s"), what=what, ident=error.details["ident"]
+        )
+        return error_response(message, status=404)
     except DomainError as error:
         return error_response(f"refused: {error.template.replace('_', ' ')} ({error})")
 
@@ -141,7 +160,7 @@ async def read_model(request: web.Request, model: type[Model]) -> Model:
 async def _raw(request: web.Request) -> bytes:
     body = await request.read()
     if len(body) > MAX_JSON_BYTES:
-        raise FieldError("body", f"at most {MAX_JSON_BYTES} bytes")
+        raise FieldError("body", N_("at most %(most)s bytes"), most=MAX_JSON_BYTES)
     return body
 
 
@@ -160,14 +179,14 @@ def text_field(
     value = data.get(name, _MISSING)
     if value is _MISSING:
         if default is None:
-            raise FieldError(name, "missing")
+            raise FieldError(name, N_("missing"))
         return default
     if not isinstance(value, str):
-        raise FieldError(name, "must be a string")
+        raise FieldError(name, N_("must be a string"))
     if not value.strip() and not allow_empty:
-        raise FieldError(name, "must not be empty")
+        raise FieldError(name, N_("must not be empty"))
     if len(value) > max_length:
-        raise FieldError(name, f"at most {max_length} characters")
+        raise FieldError(name, N_("at most %(most)s characters"), most=max_length)
     return value
 
 
@@ -177,12 +196,12 @@ def int_field(
     value = data.get(name, _MISSING)
     if value is _MISSING:
         if default is None:
-            raise FieldError(name, "missing")
+            raise FieldError(name, N_("missing"))
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldError(name, "must be a whole number")
+        raise FieldError(name, N_("must be a whole number"))
     if not minimum <= value <= maximum:
-        raise FieldError(name, f"must be {minimum}-{maximum}")
+        raise FieldError(name, N_("must be %(low)s-%(high)s"), low=minimum, high=maximum)
     return value
 
 
@@ -190,10 +209,10 @@ def bool_field(data: dict[str, Any], name: str, *, default: bool | None = None) 
     value = data.get(name, _MISSING)
     if value is _MISSING:
         if default is None:
-            raise FieldError(name, "missing")
+            raise FieldError(name, N_("missing"))
         return default
     if not isinstance(value, bool):
-        raise FieldError(name, "must be true or false")
+        raise FieldError(name, N_("must be true or false"))
     return value
 
 
@@ -204,21 +223,21 @@ def choice_field(
     if value is _MISSING and default is not None:
         return default
     if value not in choices:
-        raise FieldError(name, f"must be one of {', '.join(choices)}")
+        raise FieldError(name, N_("must be one of %(choices)s"), choices=", ".join(choices))
     return str(value)
 
 
 def no_other_fields(data: dict[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise FieldError(unknown[0], "unknown field")
+        raise FieldError(unknown[0], N_("unknown field"))
 
 
 def path_id(request: web.Request, name: str = "id") -> int:
     raw = request.match_info[name]
     ident = parse_whole(raw, minimum=1, maximum=ID_MAX)
     if ident is None:
-        raise FieldError(name, f"an id is a number, not {raw[:40]!r}")
+        raise FieldError(name, N_("an id is a number, not %(raw)s"), raw=repr(raw[:40]))
     return ident
 
 
@@ -259,9 +278,9 @@ def yuan_field(data: dict[str, Any], name: str, *, allow_zero: bool = False) -> 
     """An amount in yuan ("12.5" or 12.5) as fen; botstore.money refuses the rest."""
     value = data.get(name)
     if value is None:
-        raise FieldError(name, "missing")
+        raise FieldError(name, N_("missing"))
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise FieldError(name, 'an amount in yuan, e.g. "12.5"')
+        raise FieldError(name, N_('an amount in yuan, e.g. "12.5"'))
     text = str(value).strip()
     if allow_zero and _decimal(text) == 0:
         return Fen(0)
@@ -283,22 +302,29 @@ def rate_field(
     """Basis points from `<name>_bps` (365) or `<name>_percent` (3.65); one of the two."""
     bps_name, percent_name = f"{name}_bps", f"{name}_percent"
     if given(data, bps_name) and given(data, percent_name):
-        raise FieldError(percent_name, f"give {bps_name} or {percent_name}, not both")
+        raise FieldError(
+            percent_name,
+            N_("give %(bps)s or %(percent)s, not both"),
+            bps=bps_name,
+            percent=percent_name,
+        )
     if given(data, percent_name):
         value = data[percent_name]
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise FieldError(percent_name, "a percentage, e.g. 3.65")
+            raise FieldError(percent_name, N_("a percentage, e.g. 3.65"))
         percent = _decimal(str(value).strip())
         # Bounded before any arithmetic: "1e400" % 1 raises (the result needs 400 digits).
         if percent is not None and not 0 <= percent <= Decimal(maximum_bps) / 100:
-            raise FieldError(percent_name, f"must be 0-{maximum_bps / 100:g}%")
+            raise FieldError(
+                percent_name, N_("must be 0-%(most)s%%"), most=f"{maximum_bps / 100:g}"
+            )
         if percent is None or (percent * 100) % 1 != 0:
-            raise FieldError(percent_name, "a percentage with at most two decimals, e.g. 3.65")
+            raise FieldError(percent_name, N_("a percentage with at most two decimals, e.g. 3.65"))
         return int(percent * 100)
     if not given(data, bps_name) and default is not None:
         return default
     if not given(data, bps_name):
-        raise FieldError(bps_name, f"missing (or give {percent_name})")
+        raise FieldError(bps_name, N_("missing (or give %(other)s)"), other=percent_name)
     return int_field(data, bps_name, minimum=0, maximum=maximum_bps)
 
 
@@ -307,12 +333,12 @@ def ids_field(data: dict[str, Any], name: str) -> list[int]:
     if isinstance(value, str):  # a form's "1, 2"
         value = [parse_whole(part, maximum=ID_MAX) for part in value.replace(",", " ").split()]
         if None in value:
-            raise FieldError(name, "ids separated by commas, e.g. 1, 2")
+            raise FieldError(name, N_("ids separated by commas, e.g. 1, 2"))
     if not isinstance(value, list) or len(value) > 100:
-        raise FieldError(name, "a list of up to 100 ids")
+        raise FieldError(name, N_("a list of up to 100 ids"))
     for item in value:
         if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 2**31:
-            raise FieldError(name, "ids are whole numbers above zero")
+            raise FieldError(name, N_("ids are whole numbers above zero"))
     return value
 
 

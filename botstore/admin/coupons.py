@@ -184,7 +184,8 @@ async def create(request: web.Request) -> web.Response:
             )
         except BadArgument as error:
             field = SERVICE_FIELDS.get(error.details["name"], error.details["name"])
-            raise FieldError(field, error.details["reason"]) from None
+            values = error.details.get("values") or {}
+            raise FieldError(field, error.details["reason"], **values) from None
         return web.json_response({"campaign": await _one(session, campaign.id or 0)}, status=201)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from botstore.admin.common import now, reading, render
+from botstore.i18n import N_
 from botstore.money import format_yuan
 from botstore.services import stats
 
@@ -86,14 +87,14 @@ async def page(request: web.Request) -> web.Response:
     figures = await _figures(request)
     charts = [
         bar_chart(
-            "Messages per hour (last 24 hours, UTC)",
+            N_("Messages per hour (last 24 hours, UTC)"),
             figures.messages_per_hour,
             lambda bucket: bucket.count,
             label=lambda bucket: bucket.start.strftime("%H:00"),
             label_every=3,
         ),
         bar_chart(
-            "GMV per day (last 14 days, ¥)",
+            N_("GMV per day (last 14 days, ¥)"),
             figures.orders_per_day,
             lambda bucket: bucket.amount_fen,
             label=lambda bucket: bucket.start.strftime("%m-%d"),

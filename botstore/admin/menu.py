@@ -9,22 +9,23 @@ from typing import Any
 from aiohttp import web
 
 from botstore.admin.common import FieldError, now, read_json, reading, render, transaction
+from botstore.i18n import N_
 from botstore.services import menu
 
 KEY_TYPES = {
-    "click": "click: runs the command named by the key",
-    "view": "view: opens a URL",
-    "miniprogram": "miniprogram: opens a mini-program page",
-    "scancode_push": "scancode_push: scan a code",
-    "scancode_waitmsg": "scancode_waitmsg: scan, then wait for the reply",
-    "pic_sysphoto": "pic_sysphoto: take a photo",
-    "pic_photo_or_album": "pic_photo_or_album: photo or album",
-    "pic_weixin": "pic_weixin: WeChat album",
-    "location_select": "location_select: send a location",
-    "media_id": "media_id: a saved material",
-    "view_limited": "view_limited: a saved article page",
-    "article_id": "article_id: a published article",
-    "article_view_limited": "article_view_limited: a published article page",
+    "click": N_("click: runs the command named by the key"),
+    "view": N_("view: opens a URL"),
+    "miniprogram": N_("miniprogram: opens a mini-program page"),
+    "scancode_push": N_("scancode_push: scan a code"),
+    "scancode_waitmsg": N_("scancode_waitmsg: scan, then wait for the reply"),
+    "pic_sysphoto": N_("pic_sysphoto: take a photo"),
+    "pic_photo_or_album": N_("pic_photo_or_album: photo or album"),
+    "pic_weixin": N_("pic_weixin: WeChat album"),
+    "location_select": N_("location_select: send a location"),
+    "media_id": N_("media_id: a saved material"),
+    "view_limited": N_("view_limited: a saved article page"),
+    "article_id": N_("article_id: a published article"),
+    "article_view_limited": N_("article_view_limited: a published article page"),
 }
 
 

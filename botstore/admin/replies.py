@@ -28,11 +28,12 @@ from botstore.admin.keywords import (
     reply_warnings,
 )
 from botstore.admin.keywords import sandbox as merchant_sandbox
+from botstore.i18n import N_
 from botstore.services import settings
 
 LABELS = {
-    settings.WELCOME: "Welcome reply (a fan follows the account)",
-    settings.DEFAULT_REPLY: "Default reply (text no rule or command understands)",
+    settings.WELCOME: N_("Welcome reply (a fan follows the account)"),
+    settings.DEFAULT_REPLY: N_("Default reply (text no rule or command understands)"),
 }
 BUILT_IN = {
     settings.WELCOME: "templates/replies/events/welcome.txt",

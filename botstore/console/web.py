@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import WSCloseCode, web
-from jinja2 import Environment
 from pydantic import Field
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -38,6 +37,7 @@ from botstore.console.lint import request_fields
 from botstore.keys import clock_key, config_key, db_key, scheduler_key
 from botstore.models import Fan, Merchant, OutboxMessage
 from botstore.numbers import ID_MAX, parse_whole
+from botstore.pages.language import html_response, page_env
 from botstore.services import fans, messages
 from botstore.wechat import CryptoError, parse_envelope, reply_to_dict
 
@@ -115,8 +115,7 @@ class Watch:
 class Console:
     """What the console keeps while the app runs: the HTTP client, sockets and transcripts."""
 
-    def __init__(self, env: Environment) -> None:
-        self.env = env
+    def __init__(self) -> None:
         self.static = {path.name: path for path in STATIC.iterdir() if path.is_file()}
         self.http: aiohttp.ClientSession | None = None
         self.watches: dict[web.WebSocketResponse, Watch] = {}
@@ -138,9 +137,9 @@ console_key = web.AppKey("console", Console)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def setup_console(app: web.Application, env: Environment) -> None:
+def setup_console(app: web.Application) -> None:
     """Serve the console page, its static files, its JSON API and its push socket."""
-    app[console_key] = Console(env)
+    app[console_key] = Console()
     app.cleanup_ctx.append(console_ctx)
     app.on_shutdown.append(close_sockets)
     route = app.router
@@ -224,16 +223,15 @@ async def page(request: web.Request) -> web.Response:
         "webhook_path": config.wechat.path,
         "mode": config.wechat.mode,
     }
+    # In the browser's language, as the public pages and the admin pick it (and switch it).
     html = (
-        request.app[console_key]
-        .env.get_template("console/console.html")
+        page_env(request)
+        .get_template("console/console.html")
         .render(settings=json.dumps(settings))
     )
-    return web.Response(
-        text=html,
-        content_type="text/html",
-        headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
-    )
+    response = html_response(request, html)
+    response.headers.update({"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"})
+    return response
 
 
 async def static(request: web.Request) -> web.FileResponse:

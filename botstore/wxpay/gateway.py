@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from aiohttp import web
-from jinja2 import Environment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,9 +18,9 @@ from botstore.clock import wall_now
 from botstore.config import is_loopback
 from botstore.keys import clock_key, config_key, db_key, wxpay_platform_key
 from botstore.models import WxPayMerchant
+from botstore.pages.language import html_response, page_env
 from botstore.seed.wxpay import DEMO_PUBLIC_KEY
 from botstore.services import wxpay
-from botstore.templating import project_environment
 from botstore.wechat import pay
 from botstore.wxpay.platform import PlatformKeys
 
@@ -379,9 +379,8 @@ async def certificates(call: Call) -> tuple[int, dict[str, Any]]:
     }
 
 
-def checkout_page(env: Environment) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """Where an H5 order's h5_url leads: the order and how to pay it."""
-    template = env.get_template("pages/wxpay_checkout.html")
+def checkout_page() -> Callable[[web.Request], Awaitable[web.Response]]:
+    """Where an H5 order's h5_url leads: the order and how to pay it, in the browser's language."""
 
     async def page(request: web.Request) -> web.Response:
         reference = request.query.get("prepay_id") or request.query.get("pr") or ""
@@ -392,8 +391,14 @@ def checkout_page(env: Environment) -> Callable[[web.Request], Awaitable[web.Res
             merchant = await session.get(WxPayMerchant, order.merchant_id)
             assert merchant is not None
         base = request.config_dict[config_key].server.public_url
-        html = template.render(base=base, order=order, mchid=merchant.mchid)
-        return web.Response(text=html, content_type="text/html")
+        # The language switch keeps the order in the link.
+        keep = urlencode({"prepay_id": order.prepay_id}) + "&"
+        html = (
+            page_env(request)
+            .get_template("pages/wxpay_checkout.html")
+            .render(base=base, order=order, mchid=merchant.mchid, keep_query=keep)
+        )
+        return html_response(request, html)
 
     return page
 
@@ -420,4 +425,4 @@ def setup_gateway(app: web.Application) -> None:
         f"/v3/refund/domestic/refunds/{{out_refund_no:{_ID}}}", endpoint(query_refund)
     )
     app.router.add_get("/v3/certificates", endpoint(certificates))
-    app.router.add_get("/wxpay/checkmweb", checkout_page(project_environment()))
+    app.router.add_get("/wxpay/checkmweb", checkout_page())

@@ -378,3 +378,8 @@ async def test_an_h5_url_opens_a_page_saying_how_to_pay(
     assert "¥12.50" in text
     assert "wxpay wx" in text
     assert unknown.status == 404
+    # In the browser's language, with the command word a Chinese fan types; the switch keeps
+    # the order.
+    chinese = await (await client.get(path, headers={"Accept-Language": "zh-CN"})).text()
+    assert "微信支付" in chinese and "<code>微信支付 wx" in chinese and "可付款至" in chinese
+    assert '<a href="?prepay_id=wx' in chinese and '&amp;lang=en"' in chinese

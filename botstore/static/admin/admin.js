@@ -1,6 +1,15 @@
 // botstore admin: fetch the JSON API with the CSRF token, show results. No dependencies.
 "use strict";
 window.admin = (function () {
+  // The layout's translated words (templates/admin/_base.html), {name}s filled in here.
+  const strings = document.getElementById("admin-strings");
+  const STRINGS = strings ? JSON.parse(strings.textContent) : {};
+  function t(key, values, fallback) {
+    return (STRINGS[key] || fallback).replace(/\{(\w+)\}/g, function (whole, name) {
+      return name in values ? String(values[name]) : whole;
+    });
+  }
+
   function csrf() {
     const meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.content : "";
@@ -17,7 +26,7 @@ window.admin = (function () {
     try {
       response = await fetch(url, init);
     } catch (error) {
-      return { ok: false, status: 0, data: { error: "network error: " + error } };
+      return { ok: false, status: 0, data: { error: t("network_error", { error: error }, "network error: {error}") } };
     }
     let data = null;
     const text = await response.text();

@@ -5,11 +5,13 @@
 
 (() => {
   const settings = JSON.parse(document.body.dataset.settings || "{}");
+  // The page's words in its language (templates/console/strings.html, from the catalogues).
+  const STRINGS = JSON.parse(document.getElementById("console-strings")?.textContent || "{}");
   const store = window.localStorage;
   // Kept across reloads of this tab: the server keeps the session's exchanges, and a reload
   // asks for them back (/console/api/history).
   const SESSION_KEY = "botstore.console.session";
-  const DEFAULT_FAN = { openid: "o_console_fan_0001", nickname: "You" };
+  const DEFAULT_FAN = { openid: "o_console_fan_0001", nickname: t("default_nickname") };
   const state = {
     fans: [], // [{openid, nickname}]
     active: null,
@@ -24,6 +26,13 @@
   };
 
   // --- small helpers ------------------------------------------------------------------------
+
+  /** The page's text `key`, its {name}s filled in from `values` (each once: no re-expansion). */
+  function t(key, values) {
+    const text = STRINGS[key] ?? key;
+    return text.replace(/\{(\w+)\}/g, (whole, name) =>
+      values && name in values ? String(values[name]) : whole);
+  }
 
   function newSession() {
     const id = randomId();
@@ -180,24 +189,24 @@
               article.description ? el("div", { class: "desc" }, article.description) : null);
           }));
       case "image":
-        return el("div", { class: "bubble", "data-testid": "reply-image" }, media("image", `media_id ${reply.media_id}`));
+        return el("div", { class: "bubble", "data-testid": "reply-image" }, media(t("media_image"), `media_id ${reply.media_id}`));
       case "voice":
-        return el("div", { class: "bubble", "data-testid": "reply-voice" }, media("voice", `media_id ${reply.media_id}`));
+        return el("div", { class: "bubble", "data-testid": "reply-voice" }, media(t("media_voice"), `media_id ${reply.media_id}`));
       case "video":
         return el("div", { class: "bubble", "data-testid": "reply-video" },
-          media("video", `media_id ${reply.media_id}`, reply.title, reply.description));
+          media(t("media_video"), `media_id ${reply.media_id}`, reply.title, reply.description));
       case "music":
         return el("div", { class: "bubble", "data-testid": "reply-music" },
-          media("music", reply.title, reply.description, reply.thumb_media_id && `thumb ${reply.thumb_media_id}`),
+          media(t("media_music"), reply.title, reply.description, reply.thumb_media_id && `thumb ${reply.thumb_media_id}`),
           reply.music_url ? el("div", {}, link(reply.music_url)) : null);
       case "miniprogrampage":
         return el("div", { class: "bubble", "data-testid": "reply-miniprogram" },
-          media("mini-program", reply.title, reply.appid, reply.pagepath));
+          media(t("media_miniprogram"), reply.title, reply.appid, reply.pagepath));
       case "transfer_customer_service":
         return el("div", { class: "bubble", "data-testid": "reply-transfer" },
-          media("transferred to customer service", reply.kf_account));
+          media(t("media_transfer"), reply.kf_account));
       default:
-        return el("div", { class: "bubble" }, media(reply.type || "unknown", reply.raw));
+        return el("div", { class: "bubble" }, media(reply.type || t("media_unknown"), reply.raw));
     }
   }
 
@@ -208,7 +217,7 @@
       const lines = Object.entries(payload.data || {}).map(([key, field]) =>
         `${key}: ${(field && field.value) || ""}`);
       const link = payload.url ? [payload.url] : [];
-      return { type: "text", content: [`[template ${payload.template_id}]`, ...lines, ...link].join("\n") };
+      return { type: "text", content: [t("template_message", { id: payload.template_id }), ...lines, ...link].join("\n") };
     }
     const kind = payload.msgtype;
     const body = payload[kind] || {};
@@ -239,7 +248,7 @@
         return { type: "text", content: [body.head_content || "", ...options, body.tail_content || ""].join("\n") };
       }
       case "wxcard":
-        return { type: "text", content: `[card ${body.card_id || ""}]` };
+        return { type: "text", content: t("card_message", { id: body.card_id || "" }) };
       case "mpnews":
       case "mpnewsarticle":
         return { type: "text", content: `[${kind} ${body.media_id || body.article_id || ""}]` };
@@ -274,13 +283,13 @@
     if (exchange.problems.length) {
       // What the platform would do: the fan sees the "service unavailable" notice.
       addToChat(openid, el("li", { class: "from-bot error", "data-testid": "reply-error" },
-        el("div", { class: "bubble" }, `reply rejected: ${exchange.problems.join("; ")}`), meta, warnings));
+        el("div", { class: "bubble" }, t("reply_rejected", { problems: exchange.problems.join("; ") })), meta, warnings));
     } else if (exchange.status !== 200) {
       addToChat(openid, el("li", { class: "from-bot error", "data-testid": "reply-error" },
         el("div", { class: "bubble" }, `HTTP ${exchange.status}: ${exchange.response_body}`), meta, warnings));
     } else if (!exchange.reply) {
       addToChat(openid, el("li", { class: "system", "data-testid": "reply-success" },
-        `no reply (${exchange.response_body === "" ? "empty body" : "success"})`, warnings));
+        t(exchange.response_body === "" ? "no_reply_empty" : "no_reply_success"), warnings));
     } else {
       addToChat(openid, el("li", { class: "from-bot", "data-testid": "reply" }, renderReply(exchange.reply), meta, warnings));
     }
@@ -293,7 +302,7 @@
   function showPushed(openid, message) {
     addToChat(openid, el("li", { class: "from-bot pushed", "data-testid": "pushed" },
       renderReply(fromCustomerService(message.payload || {})),
-      el("div", { class: "meta" }, `pushed · ${message.reason} · #${message.id}`)));
+      el("div", { class: "meta" }, t("pushed", { reason: message.reason, id: message.id }))));
     store.setItem(cursorKey(openid), String(message.id));
   }
 
@@ -320,19 +329,19 @@
         el("details", { open: index === 0 },
           el("summary", {}, `${time(x.at)} ${x.action} → ${kind} · ${x.elapsed_ms} ms${x.encrypted ? " · AES" : ""}`, flags),
           section("POST", `${x.url}?${new URLSearchParams(x.query).toString()}`, "dev-url"),
-          section("Signature inputs", {
+          section(t("section_signature"), {
             token: sig.token, timestamp: sig.timestamp, nonce: sig.nonce,
             signature: sig.signature, msg_signature: sig.msg_signature,
           }, "dev-signature"),
-          section("Message XML (plaintext)", x.message_xml, "dev-message-xml"),
-          x.encrypted ? section("Request body (as sent, encrypted)", x.request_body, "dev-request-body") : null,
-          section(x.encrypted ? "Response body (as received, encrypted)" : "Response body", x.response_body, "dev-response-body"),
-          x.encrypted ? section("Reply XML (decrypted)", x.reply_xml, "dev-reply-xml") : null,
-          section("Parsed reply", x.reply, "dev-reply"),
-          section("Warnings", (x.warnings || []).length ? x.warnings : null, "dev-warnings"),
-          section("Problems", x.problems.length ? x.problems : null, "dev-problems"),
-          section("Tries", (x.tries || []).length ? x.tries : null, "dev-tries"),
-          section("Crypto diagnostics", x.diagnostics, "dev-diagnostics"))));
+          section(t("section_message_xml"), x.message_xml, "dev-message-xml"),
+          x.encrypted ? section(t("section_request_body"), x.request_body, "dev-request-body") : null,
+          section(t(x.encrypted ? "section_response_encrypted" : "section_response"), x.response_body, "dev-response-body"),
+          x.encrypted ? section(t("section_reply_xml"), x.reply_xml, "dev-reply-xml") : null,
+          section(t("section_parsed_reply"), x.reply, "dev-reply"),
+          section(t("section_warnings"), (x.warnings || []).length ? x.warnings : null, "dev-warnings"),
+          section(t("section_problems"), x.problems.length ? x.problems : null, "dev-problems"),
+          section(t("section_tries"), (x.tries || []).length ? x.tries : null, "dev-tries"),
+          section(t("section_diagnostics"), x.diagnostics, "dev-diagnostics"))));
     });
   }
 
@@ -372,9 +381,10 @@
     if (button.type === "view") {
       systemNote(openid, "", "menu-view");
       const note = chatOf(openid).lastElementChild;
-      note.append(`opened `, link(button.url));
+      const [before, after] = t("opened").split("{url}");
+      note.append(before, link(button.url), after ?? "");
     } else {
-      systemNote(openid, `tapped “${button.name}”`, "menu-click");
+      systemNote(openid, t("tapped", { name: button.name }), "menu-click");
     }
     return send(openid, { type: "menu", button }, `${button.type} ${button.key || button.url || ""}`);
   }
@@ -439,16 +449,16 @@
       el("li", { "data-testid": "mp-message" },
         el("div", { class: "title" }, message.title),
         message.lines.map((line) => el("div", {}, `${line.name}: ${line.value}`)),
-        el("div", { class: "meta" }, `${message.sent_at.slice(0, 16).replace("T", " ")}${message.page ? ` · opens ${message.page}` : ""}`))));
+        el("div", { class: "meta" }, `${message.sent_at.slice(0, 16).replace("T", " ")}${message.page ? t("opens_page", { page: message.page }) : ""}`))));
   }
 
   function renderTemplates(openid, templates, left) {
     const list = miniProgramOf(openid).querySelector(".mp-templates");
     list.replaceChildren(...templates.map((template) => {
-      const allow = el("button", { type: "button", "data-testid": "mp-allow", "data-template": template.id }, "Allow");
+      const allow = el("button", { type: "button", "data-testid": "mp-allow", "data-template": template.id }, t("allow"));
       allow.addEventListener("click", () => allowTemplate(openid, template.id));
       return el("li", { "data-testid": "mp-template" },
-        el("span", {}, template.title, el("small", { "data-testid": "mp-grants" }, ` (${left[template.id] || 0} left)`)), allow);
+        el("span", {}, template.title, el("small", { "data-testid": "mp-grants" }, t("grants_left", { count: left[template.id] || 0 }))), allow);
     }));
   }
 
@@ -469,7 +479,7 @@
       }
       renderMiniMessages(openid, found.messages);
     } catch (error) {
-      notice(`mini program: ${error.message}`);
+      notice(t("mp_error", { error: error.message }));
     }
   }
 
@@ -477,7 +487,7 @@
     const phone = state.phones.get(openid);
     const url = pageUrl(openid, path, scene);
     if (!url) {
-      notice(`the mini program has no page ${path}`);
+      notice(t("mp_no_page", { path }));
       return;
     }
     const mp = miniProgramOf(openid);
@@ -511,7 +521,7 @@
     notice("");
     try {
       const login = await api("/console/api/miniprogram/login", { fan: openid });
-      miniProgramOf(openid).querySelector(".mp-code").textContent = `code ${login.code} (once, 5 minutes)`;
+      miniProgramOf(openid).querySelector(".mp-code").textContent = t("mp_code", { code: login.code });
       miniProgramOf(openid).querySelector(".mp-ids").textContent = `openid ${login.openid} · unionid ${login.unionid}`;
     } catch (error) {
       notice(error.message);
@@ -524,12 +534,12 @@
     try {
       link = new URL(raw, location.href);
     } catch {
-      notice("not a mini-program code's link");
+      notice(t("mp_not_a_code"));
       return;
     }
     const path = link.searchParams.get("page") || link.searchParams.get("miniprogram");
     if (!path) {
-      notice("not a mini-program code's link");
+      notice(t("mp_not_a_code"));
       return;
     }
     openMiniPage(openid, path, link.searchParams.get("scene") || "");
@@ -559,7 +569,7 @@
 
   function renderScenes(phone) {
     const select = phone.querySelector(".scene");
-    select.replaceChildren(el("option", { value: "" }, "— merchant scene —"),
+    select.replaceChildren(el("option", { value: "" }, t("merchant_scene")),
       ...state.scenes.map((s) => el("option", { value: s.scene }, `${s.scene} (${s.name})`)));
   }
 
@@ -584,31 +594,31 @@
       sendText(openid, text);
     });
     phone.querySelector(".subscribe").addEventListener("click", () => {
-      systemNote(openid, "you followed the account", "note-subscribe");
+      systemNote(openid, t("followed"), "note-subscribe");
       send(openid, { type: "subscribe" }, "subscribe");
     });
     phone.querySelector(".unsubscribe").addEventListener("click", () => {
-      systemNote(openid, "you unfollowed the account", "note-unsubscribe");
+      systemNote(openid, t("unfollowed"), "note-unsubscribe");
       send(openid, { type: "unsubscribe" }, "unsubscribe");
     });
     phone.querySelector(".image").addEventListener("click", () => {
-      fanSaid(openid, el("img", { class: "photo", src: "/console/static/photo.svg", alt: "a photo" }));
+      fanSaid(openid, el("img", { class: "photo", src: "/console/static/photo.svg", alt: t("a_photo") }));
       send(openid, { type: "image" }, "image");
     });
     phone.querySelector(".click").addEventListener("click", () => {
       const key = phone.querySelector(".click-key").value.trim();
       if (!key) return;
-      systemNote(openid, `tapped a menu button (key ${key})`, "menu-click");
+      systemNote(openid, t("tapped_key", { key }), "menu-click");
       send(openid, { type: "menu", button: { type: "click", name: key, key } }, `CLICK ${key}`);
     });
     phone.querySelector(".scan").addEventListener("click", () => {
       const scene = sceneOf(phone);
-      systemNote(openid, `scanned QR ${scene}`, "note-scan");
+      systemNote(openid, t("scanned", { scene }), "note-scan");
       send(openid, { type: "scan", scene }, `SCAN ${scene}`);
     });
     phone.querySelector(".scan-subscribe").addEventListener("click", () => {
       const scene = sceneOf(phone);
-      systemNote(openid, `followed via QR ${scene}`, "note-scan");
+      systemNote(openid, t("followed_via_qr", { scene }), "note-scan");
       send(openid, { type: "subscribe", scene }, `subscribe qrscene_${scene}`);
     });
     const where = () => ({
@@ -623,7 +633,7 @@
     });
     phone.querySelector(".report-location").addEventListener("click", () => {
       const place = where();
-      systemNote(openid, `location reported (${place.lat}, ${place.lng})`, "note-location");
+      systemNote(openid, t("location_reported", { lat: place.lat, lng: place.lng }), "note-location");
       send(openid, { type: "report_location", lat: place.lat, lng: place.lng }, "LOCATION");
     });
     renderScenes(phone);
@@ -637,7 +647,7 @@
   function renderTabs() {
     const tabs = document.getElementById("fan-tabs");
     tabs.replaceChildren(...state.fans.map((fan) => {
-      const close = el("button", { type: "button", title: "close", "aria-label": `close ${fan.openid}` }, "×");
+      const close = el("button", { type: "button", title: t("close"), "aria-label": t("close_fan", { openid: fan.openid }) }, "×");
       close.addEventListener("click", (event) => {
         event.stopPropagation();
         closeFan(fan.openid);
@@ -720,8 +730,8 @@
       const log = document.getElementById("clock-log");
       const ran = result.ran.filter((run) => run.done);
       log.replaceChildren(el("div", { "data-testid": "clock-ran" },
-        `+${days} day${days === 1 ? "" : "s"} → ${result.now.slice(0, 16).replace("T", " ")}: `,
-        ran.length ? ran.map((run) => `${run.job} (${run.done})`).join(", ") : "nothing fell due"));
+        t(days === 1 ? "advanced_day" : "advanced_days", { days, now: result.now.slice(0, 16).replace("T", " ") }),
+        ran.length ? ran.map((run) => `${run.job} (${run.done})`).join(", ") : t("nothing_due")));
     } catch (error) {
       notice(error.message);
     }
@@ -729,7 +739,7 @@
 
   function saveTranscript() {
     if (!state.transcript) {
-      notice("transcripts are not available in this version");
+      notice(t("no_transcripts"));
       return;
     }
     const anchor = el("a", { href: `/console/api/transcript?session=${state.session}`, download: "botstore-transcript.json" });
@@ -744,7 +754,7 @@
     try {
       history = await api(`/console/api/history?session=${encodeURIComponent(state.session)}`);
     } catch (error) {
-      notice(`could not restore this tab's chats: ${error.message}`);
+      notice(t("restore_failed", { error: error.message }));
       return;
     }
     for (const exchange of history.exchanges) {
@@ -754,7 +764,7 @@
       if (message.MsgType === "text") fanSaid(openid, message.Content || "");
       else if (message.MsgType === "event") {
         systemNote(openid, `${message.Event}${message.EventKey ? ` ${message.EventKey}` : ""}`, "note-restored");
-      } else systemNote(openid, `sent ${message.MsgType}`, "note-restored");
+      } else systemNote(openid, t("sent_kind", { kind: message.MsgType }), "note-restored");
       const action = message.MsgType === "text" ? `text "${(message.Content || "").slice(0, 30)}"`
         : message.MsgType === "event" ? `${message.Event} ${message.EventKey || ""}`.trim() : message.MsgType;
       showExchange(openid, { ...exchange, action });
@@ -809,7 +819,7 @@
       document.getElementById("known-fans").replaceChildren(
         ...initial.fans.map((fan) => el("option", { value: fan.openid }, fan.nickname || fan.openid)));
     } catch (error) {
-      notice(`could not load the console state: ${error.message}`);
+      notice(t("state_failed", { error: error.message }));
     }
     for (const fan of prefs.fans || []) addFan(fan);
     if (!state.fans.length) {
@@ -818,7 +828,7 @@
         addFan(await api("/console/api/fans", DEFAULT_FAN));
         state.defaultFan = DEFAULT_FAN.openid;
       } catch (error) {
-        notice(`could not add a fan: ${error.message}`);
+        notice(t("add_fan_failed", { error: error.message }));
       }
     }
     await restore();
@@ -833,7 +843,7 @@
         await showMiniProgram(state.active, true);
         openMiniPage(state.active, scanned.get("miniprogram"), scanned.get("scene") || "");
       } else {
-        notice("add a fan, then scan the code again: the mini program opens for a fan");
+        notice(t("scan_needs_fan"));
       }
     }
     document.body.dataset.ready = "true";
