@@ -205,3 +205,28 @@ class CouponUnfunded(DomainError):
 
     def __init__(self, coupon_id: int, discount_fen: int, product_id: int) -> None:
         super().__init__(coupon_id=coupon_id, discount_fen=discount_fen, product_id=product_id)
+
+
+class WithdrawalRefused(DomainError):
+    """A withdrawal of store earnings that can't be made: `reason` is nothing (no settled
+    earnings) or too_much (more than is settled)."""
+
+    template = "withdrawal_refused"
+
+    def __init__(
+        self,
+        reason: str,
+        store_id: int,
+        store_name: str,
+        amount_fen: int,
+        settled_fen: int,
+        escrow_fen: int,
+    ) -> None:
+        super().__init__(
+            reason=reason,
+            store_id=store_id,
+            store_name=store_name,
+            amount_fen=amount_fen,
+            settled_fen=settled_fen,
+            escrow_fen=escrow_fen,
+        )

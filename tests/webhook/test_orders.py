@@ -237,11 +237,14 @@ async def test_orders_lists_purchases_and_sales_with_status(
     assert await say(wechat, "o_buyer", "订单") == (
         "买到的：\n#2 Green-tea x2 ¥30.00 已付款\n#1 Green-tea x1 ¥12.50 已发货"
     )
+    # The supplier sees its own take of the resale (2 x 12.50), not the resale price; the
+    # reseller its margin (2 x 2.50).
     assert await say(wechat, "o_tea", "orders") == (
-        "Sold:\n#2 Green-tea x2 ¥30.00 paid\n#1 Green-tea x1 ¥12.50 shipped"
+        "Sold:\n#2 Green-tea x2 ¥25.00 paid (resold by another store: your take)"
+        "\n#1 Green-tea x1 ¥12.50 shipped"
     )
     assert await say(wechat, "o_aff", "orders") == (
-        "Sold:\n#2 Green-tea x2 ¥30.00 paid (resale, your margin ¥5.00)"
+        "Sold:\n#2 Green-tea x2 ¥5.00 paid (resale: your margin)"
     )
 
 
