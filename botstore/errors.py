@@ -157,7 +157,9 @@ class NoGroupPrice(DomainError):
 
 
 class GroupUnavailable(DomainError):
-    """A group buy that can't be joined: `reason` is full, closed, expired or joined."""
+    """A group buy that can't be joined: `reason` is full (also once it completed), failed (past
+    its deadline unfilled, its members refunded), expired (past its deadline, not yet failed by
+    the scheduler) or joined."""
 
     template = "group_unavailable"
 

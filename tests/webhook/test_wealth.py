@@ -10,6 +10,7 @@ from botstore.console.client import Emulator
 from botstore.keys import scheduler_key
 from botstore.models import Holding, LedgerTransaction
 from botstore.seed.wealth import seed_wealth_products
+from tests.admin.test_entities import api
 from tests.helpers import count
 
 
@@ -103,3 +104,30 @@ async def test_no_holdings_and_no_products(wechat: Emulator, config: Config) -> 
     assert (await wechat.say("wealth", fan="o_a")).content == (
         "No wealth products on sale right now."
     )
+
+
+async def test_a_sold_out_product_says_sold_out(client, config: Config, wechat: Emulator) -> None:
+    status, data = await api(
+        client,
+        config,
+        "POST",
+        "wealth",
+        {
+            "name": "Tiny",
+            "rate_percent": "3",
+            "term_days": 30,
+            "interval_days": 30,
+            "minimum": "50",
+            "per_fan_quota": "100",
+            "total_quota": "120",
+        },
+    )
+    assert status == 201, data
+    await wechat.say("topup 100", fan="o_a")
+    assert (await wechat.say("invest 1 100", fan="o_a")).content.startswith("Bought ¥100.00")
+    # ¥20.00 is left, below the ¥50.00 minimum: nobody can buy any more.
+    assert (await wechat.say("wealth", fan="o_b")).content.splitlines()[1] == (
+        "#1 Tiny: 3.00% a year, 30 days, dividends every 30 days; minimum ¥50.00, up to "
+        "¥100.00 each: sold out"
+    )
+    assert (await wechat.say("理财", fan="o_b")).content.splitlines()[1].endswith("：已售罄")
