@@ -229,7 +229,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "errors/expired_credential.txt": [{"what": "access_token"}],
     "errors/invalid_credential.txt": [{"what": "access_token"}],
     "errors/group_unavailable.txt": [
-        {"group_id": 9, "reason": reason} for reason in ("joined", "full", "failed", "expired", "closed")
+        {"group_id": 9, "reason": reason}
+        for reason in ("joined", "full", "failed", "expired", "closed")
     ],
     "errors/insufficient_funds.txt": [
         {"amount_fen": 10000, "balance_fen": 500},

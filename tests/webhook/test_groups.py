@@ -138,7 +138,7 @@ async def test_a_group_that_does_not_fill_refunds_everyone_once(
     assert await count(sessions, Order) == 0
     # A failed group says it failed and refunded its members (issue 15).
     assert await say(wechat, "o_e", "join 1") == (
-        'Group #1 failed and was refunded: it did not fill before its deadline. Start a new one '
+        "Group #1 failed and was refunded: it did not fill before its deadline. Start a new one "
         'with "group <product id>".'
     )
     assert await say(wechat, "o_e", "参团 1") == (
