@@ -169,6 +169,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         _bad("store name", N_("1 to %(most)s printable characters"), most=60),
         _bad("group size", N_("a whole number from 2 to %(most)s"), most=50),
     ],
+    "_zone.txt": [{}],
     "wallet/balance.txt": [
         {"balance_fen": 123450, "earnings": None},
         {"balance_fen": 0, "earnings": Obj(store=store, settled_fen=0, escrow_fen=2500)},

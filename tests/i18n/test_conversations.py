@@ -75,7 +75,8 @@ async def test_a_chinese_conversation(
         "你的钱包，最近 3 笔收支：\n"
         "2026年1月1日 12:00 付款给 小明茶馆（订单 #1） -¥2,500.00\n"
         "2026年1月1日 12:00 充值 +¥2,400.00\n"
-        "2026年1月1日 12:00 充值 +¥100.00"
+        "2026年1月1日 12:00 充值 +¥100.00\n"
+        "时间均为中国时间。"  # the account's zone (wallet.timezone), named once
     )
     assert await say(wechat, "o_mei", "订单") == "买到的：\n#1 乌龙茶 x2 ¥2,500.00 已付款"
     assert await say(wechat, "o_mei", "发货 #1") == "只有订单 #1 的供货店铺的店主才能这样做。"

@@ -1,13 +1,16 @@
 """Store owners see and use what they earn (balance, withdraw, the admin's store list, orders),
 and `history` says what each movement was and who was on the other side."""
 
+import asyncio
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func
 from sqlmodel import select
 
+from botstore.app import create_app
 from botstore.clock import FrozenClock
 from botstore.config import Config
 from botstore.console.client import Emulator
@@ -209,7 +212,8 @@ async def test_history_names_what_each_movement_was_and_the_counterparty(
     history = await say(wechat, "o_buyer", "history")
     lines = history.splitlines()
     assert lines[0] == "Your wallet, last 6 movements:"
-    assert [line.split(" ", 4)[4] for line in lines[1:]] == [
+    assert lines[-1] == "Times are China Time."  # the account's zone, named once
+    assert [line.split(" ", 4)[4] for line in lines[1:-1]] == [
         f"Order #{cancelled} refunded +¥12.50",
         f"Paid Tea House (order #{cancelled}) -¥12.50",
         "Tip to 'Brewing tea' -¥3.00",
@@ -242,3 +246,42 @@ async def test_history_says_one_movement_in_the_singular(wechat: Emulator, sessi
     async with sessions() as session:
         count = (await session.exec(select(func.count()).select_from(LedgerEntry))).one()
     assert count == 2
+
+
+async def test_times_are_on_the_configured_zone_which_the_reply_names_once(
+    aiohttp_client, config: Config, clock: FrozenClock
+) -> None:
+    berlin = config.replace(wallet={"timezone": "Europe/Berlin"})
+    app = create_app(berlin, clock=clock)
+    wechat = Emulator(await aiohttp_client(app), "/wechat", berlin.wechat, clock=clock)
+    await topup(wechat, "o_a", "5")
+    # 2026-01-01 04:00 UTC is 05:00 in Berlin (noon in the default Asia/Shanghai).
+    assert await say(wechat, "o_a", "history") == (
+        "Your wallet, last 1 movement:\n"
+        "Jan 1, 2026 05:00 Topped up +¥5.00\n"
+        "Times are Central European Time."
+    )
+    assert (await say(wechat, "o_a", "账单")).endswith("05:00 充值 +¥5.00\n时间均为中欧时间。")
+    utc = config.replace(wallet={"timezone": "UTC"})
+    app = create_app(utc, clock=clock)
+    wechat = Emulator(await aiohttp_client(app), "/wechat", utc.wechat, clock=clock)
+    await topup(wechat, "o_b", "5")
+    assert (await say(wechat, "o_b", "history")).endswith("04:00 Topped up +¥5.00\nTimes are UTC.")
+
+
+async def test_concurrent_withdrawals_never_take_more_than_is_settled(
+    wechat: Emulator, sessions, sold: int
+) -> None:
+    await complete(wechat, sold)
+    replies = await asyncio.gather(
+        *(say(wechat, "o_tea", text) for text in ("withdraw", "withdraw 20", "提现 10"))
+    )
+    moved = [reply for reply in replies if reply.startswith(("Moved", "已把"))]
+    assert moved, replies
+    assert await store_balance(sessions, "o_tea") >= 0
+    assert (
+        int(Decimal(await balance(wechat, "o_tea")) * 100) + await store_balance(sessions, "o_tea")
+        == 2500
+    )
+    async with sessions() as session:
+        assert await ledger.imbalance(session) == 0

@@ -40,7 +40,7 @@ async def test_a_full_group_creates_every_members_order(
 ) -> None:
     assert await say(wechat, "o_a", "拼团 1") == (
         "你已加入 Green-tea 的拼团 #1：已付 ¥9.90，已有 1/3 人参加。朋友可在 2026年1月2日 12:00 前"
-        '发送"参团 #1"加入；未成团则全员退款。'
+        '发送"参团 #1"加入；未成团则全员退款。\n时间均为中国时间。'
     )
     assert "2/3 joined" in await say(wechat, "o_b", "join #1")
     assert await count(sessions, Order) == 0

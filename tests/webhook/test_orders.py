@@ -254,7 +254,7 @@ async def test_cancel_waits_for_the_shipping_window_then_refunds_and_restocks(
     await say(wechat, "o_buyer", "buy 1 2")
     assert await say(wechat, "o_buyer", "cancel 1") == (
         "The seller has 48 hours to ship order #1: if it is still unshipped, "
-        "you can cancel it from Jan 3, 2026 12:00."
+        "you can cancel it from Jan 3, 2026 12:00.\nTimes are China Time."
     )
     assert await say(wechat, "o_tea", "cancel 1") == "Only the buyer of order #1 can do that."
     clock.advance(timedelta(hours=48))

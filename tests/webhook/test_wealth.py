@@ -40,7 +40,8 @@ async def test_invest_then_holdings_show_principal_dividends_and_maturity(
     bought = await wechat.say("invest #1 1000", fan="o_a")
     assert bought.content == (
         "Bought ¥1,000.00 of Daily Dividend 30: holding #1. 30 dividends totalling ¥3.00; "
-        "first on Jan 2, 2026 12:00, principal back on Jan 31, 2026 12:00."
+        "first on Jan 2, 2026 12:00, principal back on Jan 31, 2026 12:00.\n"
+        "Times are China Time."
     )
     assert (await wechat.say("balance", fan="o_a")).content == "Your balance: ¥0.00"
     assert (
@@ -51,12 +52,12 @@ async def test_invest_then_holdings_show_principal_dividends_and_maturity(
     await client.app[scheduler_key].advance(timedelta(days=3))
     assert (await wechat.say("持仓", fan="o_a")).content == (
         "你的持仓：\n#1 Daily Dividend 30: 本金 ¥1,000.00，已付分红 ¥0.30 / ¥3.00，"
-        "下次 2026年1月5日 12:00 分红 ¥0.10，2026年1月31日 12:00 到期"
+        "下次 2026年1月5日 12:00 分红 ¥0.10，2026年1月31日 12:00 到期\n时间均为中国时间。"
     )
     await client.app[scheduler_key].advance(timedelta(days=30))
     assert (await wechat.say("holdings", fan="o_a")).content == (
         "Your holdings:\n#1 Daily Dividend 30: principal ¥1,000.00, dividends paid ¥3.00 of "
-        "¥3.00, matured Jan 31, 2026 12:00 (principal returned)"
+        "¥3.00, matured Jan 31, 2026 12:00 (principal returned)\nTimes are China Time."
     )
     assert (await wechat.say("balance", fan="o_a")).content == "Your balance: ¥1,003.00"
 
