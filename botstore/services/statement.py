@@ -123,6 +123,9 @@ async def _order_id(session: AsyncSession, entry: LedgerEntry, txn: LedgerTransa
     order = await session.get(Order, order_id) if order_id else None
     if order is None:
         return {}
+    if entry.kind != orders.RELEASE:
+        return {"order_id": order.id}
+    # A release pays the supplier's store its price and a reseller's store its margin.
     store = await _first(session, select(Store).where(Store.account_id == entry.account_id))
     role = "supplier" if store is not None and store.id == order.supplier_store_id else "affiliate"
     return {"order_id": order.id, "role": role}

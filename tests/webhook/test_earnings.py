@@ -14,6 +14,7 @@ from botstore.app import create_app
 from botstore.clock import FrozenClock
 from botstore.config import Config
 from botstore.console.client import Emulator
+from botstore.keys import scheduler_key
 from botstore.models import Account, LedgerEntry, LedgerTransaction
 from botstore.seed.offline import seed_offline
 from botstore.services import ledger
@@ -180,7 +181,22 @@ async def test_a_resale_shows_each_store_its_own_share(wechat: Emulator, sold: i
     assert "¥5.00 still in escrow" in await say(wechat, "o_aff", "balance")
     await complete(wechat, order)
     assert "¥5.00 settled" in await say(wechat, "o_aff", "balance")
+    assert f"Order #{order} completed: your resale margin +¥5.00" in await say(
+        wechat, "o_aff", "history"
+    )
     assert (await say(wechat, "o_aff", "withdraw")).startswith("Moved ¥5.00")
+
+
+async def test_history_names_group_buys_and_their_refunds(
+    client: TestClient, wechat: Emulator, sold: int
+) -> None:
+    await say(wechat, "o_tea", "groupprice 1 9.90 3")
+    await topup(wechat, "o_a", "20")
+    group = first_id(await say(wechat, "o_a", "group 1"))
+    await client.app[scheduler_key].advance(timedelta(hours=25))  # the group fails unfilled
+    lines = (await say(wechat, "o_a", "history")).splitlines()
+    assert lines[1].endswith(f"Group #{group} failed and was refunded +¥9.90"), lines
+    assert lines[2].endswith(f"Paid Tea House (group #{group}) -¥9.90"), lines
 
 
 async def test_the_admin_store_list_and_json_show_each_store_balance(
