@@ -157,7 +157,9 @@ class NoGroupPrice(DomainError):
 
 
 class GroupUnavailable(DomainError):
-    """A group buy that can't be joined: `reason` is full, closed, expired or joined."""
+    """A group buy that can't be joined: `reason` is full (also once it completed), failed (past
+    its deadline unfilled, its members refunded), expired (past its deadline, not yet failed by
+    the scheduler) or joined."""
 
     template = "group_unavailable"
 
@@ -205,3 +207,28 @@ class CouponUnfunded(DomainError):
 
     def __init__(self, coupon_id: int, discount_fen: int, product_id: int) -> None:
         super().__init__(coupon_id=coupon_id, discount_fen=discount_fen, product_id=product_id)
+
+
+class WithdrawalRefused(DomainError):
+    """A withdrawal of store earnings that can't be made: `reason` is nothing (no settled
+    earnings) or too_much (more than is settled)."""
+
+    template = "withdrawal_refused"
+
+    def __init__(
+        self,
+        reason: str,
+        store_id: int,
+        store_name: str,
+        amount_fen: int,
+        settled_fen: int,
+        escrow_fen: int,
+    ) -> None:
+        super().__init__(
+            reason=reason,
+            store_id=store_id,
+            store_name=store_name,
+            amount_fen=amount_fen,
+            settled_fen=settled_fen,
+            escrow_fen=escrow_fen,
+        )

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import parse_pattern
+from babel.dates import get_timezone_name, parse_pattern
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from babel.support import NullTranslations, Translations
 
@@ -102,6 +102,14 @@ def translate(locale: str, message: str, **values: Any) -> str:
     return text % values if values else text
 
 
+def zone_name(timezone: str, locale: Locale | str) -> str:
+    """The account's time zone as `locale` names it, for replies that show times: China Time,
+    中国时间. Babel has no region for UTC (its "Unknown Region (UTC) Time"): that is UTC."""
+    if timezone.removeprefix("Etc/") in ("UTC", "UCT", "GMT", "Zulu", "Universal"):
+        return "UTC"
+    return get_timezone_name(ZoneInfo(timezone), locale=locale)
+
+
 class Formats:
     """Money and times as `locale` writes them, in the account's time zone; built once per
     locale (Babel's symbols and patterns), cheap per call."""
@@ -116,6 +124,7 @@ class Formats:
         date = babel_locale.datetime_skeletons["yMMMd"].pattern
         self.moment = parse_pattern(f"{date} HH:mm")
         self.day = parse_pattern(date)
+        self.zone_name = zone_name(timezone, babel_locale)
 
     def yuan(self, fen: int) -> str:
         """123450 -> '1,234.50' (the ¥ is the template's)."""

@@ -67,9 +67,12 @@ def project_environment(
     env.filters["term"] = term = _term(catalogue)
     env.filters["label"] = lambda value, group: term(LABELS.get(group, {}).get(value, value))
     env.globals["locale"] = locale or EN
+    # What replies that show times name once: times are on the account's clock.
+    env.globals["zone"] = timezone
     if locale is not None and not text_only:
         formats = Formats(locale, timezone)
         env.filters.update(yuan=formats.yuan, when=formats.when, date=formats.date)
+        env.globals["zone"] = formats.zone_name
     return env
 
 

@@ -23,7 +23,7 @@ from botstore.admin.common import (
 from botstore.admin.common import now as clock_now
 from botstore.models import Product, Store
 from botstore.numbers import ID_MAX, parse_whole
-from botstore.services import stores
+from botstore.services import earnings, stores
 
 # --- stores ---
 
@@ -41,7 +41,12 @@ PRODUCT_FIELDS = {
 }
 
 
-def store_json(store: Store, owner_openid: str, products: int | None = None) -> dict[str, Any]:
+def store_json(
+    store: Store,
+    owner_openid: str,
+    products: int | None = None,
+    earned: earnings.StoreEarnings | None = None,
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": store.id,
         "name": store.name,
@@ -50,6 +55,9 @@ def store_json(store: Store, owner_openid: str, products: int | None = None) -> 
         "cover_url": store.cover_url,
         "active": store.active,
         "created_at": store.created_at.isoformat(),
+        # Settled earnings (the owner may withdraw them) and its share still in escrow.
+        "balance_fen": earned.settled_fen if earned else 0,
+        "escrow_fen": earned.escrow_fen if earned else 0,
     }
     if products is not None:
         out["products"] = products
@@ -84,8 +92,10 @@ async def _owners(session: Any, fan_ids: set[int]) -> dict[int, str]:
 async def _store_list(session: Any) -> list[dict[str, Any]]:
     summaries = await stores.all_stores(session, include_inactive=True)
     owners = await _owners(session, {s.store.owner_fan_id for s in summaries})
+    earned = await earnings.of_stores(session, [s.store for s in summaries])
     return [
-        store_json(s.store, owners.get(s.store.owner_fan_id, ""), s.products) for s in summaries
+        store_json(s.store, owners.get(s.store.owner_fan_id, ""), s.products, e)
+        for s, e in zip(summaries, earned, strict=True)
     ]
 
 
@@ -135,7 +145,8 @@ async def edit_store(request: web.Request) -> web.Response:
             cover_url=optional_text(data, "cover_url", max_length=500),
         )
         owner = (await _owners(session, {store.owner_fan_id})).get(store.owner_fan_id, "")
-        return web.json_response({"store": store_json(store, owner)})
+        earned = (await earnings.of_stores(session, [store]))[0]
+        return web.json_response({"store": store_json(store, owner, earned=earned)})
 
 
 # --- products ---

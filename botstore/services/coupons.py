@@ -191,7 +191,13 @@ async def _issue(
     starts = month_start(now) if campaign.occasion == CampaignOccasion.MONTHLY else now
     if campaign.valid_from is not None:
         starts = max(starts, campaign.valid_from)
-    if campaign.valid_days is not None:
+    if campaign.occasion == CampaignOccasion.MONTHLY:
+        # Through the last day of its month, whatever the month's length: `valid_days` (30 in
+        # the demo) ended January a day early and ran February into March.
+        ends = month_start_after(starts)
+        if campaign.valid_to is not None:
+            ends = min(ends, campaign.valid_to)
+    elif campaign.valid_days is not None:
         ends = starts + timedelta(days=campaign.valid_days)
     else:
         assert campaign.valid_to is not None

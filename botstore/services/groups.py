@@ -130,8 +130,11 @@ async def join(
     )
     await session.refresh(group)
     if taken.rowcount != 1:
+        # A completed group is one that filled; a failed one refunded its members.
+        if group.status == GroupStatus.FAILED:
+            raise GroupUnavailable(group_id, "failed")
         if group.status != GroupStatus.OPEN:
-            raise GroupUnavailable(group_id, "closed")
+            raise GroupUnavailable(group_id, "full")
         if group.deadline_at <= now:
             raise GroupUnavailable(group_id, "expired")
         raise GroupUnavailable(group_id, "full")

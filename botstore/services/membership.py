@@ -57,7 +57,7 @@ async def points_of(session: AsyncSession, fan: Fan, *, points_per_yuan: int) ->
     # Whole yuan per payment: integer division on both engines (amounts are integers).
     instant = (
         await session.exec(
-            select(func.coalesce(func.sum(-col(LedgerEntry.amount_fen) / 100), 0)).where(
+            select(func.coalesce(func.sum(-col(LedgerEntry.amount_fen) // 100), 0)).where(
                 LedgerEntry.account_id == wallet.wallet_id(fan),
                 col(LedgerEntry.kind).in_(INSTANT_PAYMENTS),
                 col(LedgerEntry.amount_fen) < 0,
@@ -66,7 +66,7 @@ async def points_of(session: AsyncSession, fan: Fan, *, points_per_yuan: int) ->
     ).one()
     ordered = (
         await session.exec(
-            select(func.coalesce(func.sum(col(Order.total_fen) / 100), 0)).where(
+            select(func.coalesce(func.sum(col(Order.total_fen) // 100), 0)).where(
                 Order.buyer_fan_id == fan.id, Order.status == OrderStatus.COMPLETED
             )
         )
@@ -82,7 +82,7 @@ async def points_by_fan(
         return {}
     ids = list(fan_ids)
     instant = await session.exec(
-        select(Account.fan_id, func.sum(-col(LedgerEntry.amount_fen) / 100))
+        select(Account.fan_id, func.sum(-col(LedgerEntry.amount_fen) // 100))
         .join(Account, col(Account.id) == LedgerEntry.account_id)
         .where(
             Account.kind == AccountKind.WALLET,
@@ -93,7 +93,7 @@ async def points_by_fan(
         .group_by(col(Account.fan_id))
     )
     ordered = await session.exec(
-        select(Order.buyer_fan_id, func.sum(col(Order.total_fen) / 100))
+        select(Order.buyer_fan_id, func.sum(col(Order.total_fen) // 100))
         .where(col(Order.buyer_fan_id).in_(ids), Order.status == OrderStatus.COMPLETED)
         .group_by(col(Order.buyer_fan_id))
     )

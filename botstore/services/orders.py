@@ -47,6 +47,17 @@ class OrderLine:
     def margin_fen(self) -> int:
         return (self.order.unit_price_fen - self.order.supplier_unit_fen) * self.order.qty
 
+    @property
+    def amount_fen(self) -> int:
+        """What this order is worth to the fan in this role: the buyer paid its total, the
+        supplier receives its price x qty (a resale's price is the reseller's), the reseller its
+        margin."""
+        if self.role == "supplier":
+            return self.order.supplier_unit_fen * self.order.qty
+        if self.role == "affiliate":
+            return self.margin_fen
+        return self.order.total_fen
+
 
 @dataclass(frozen=True, slots=True)
 class FanOrders:

@@ -55,8 +55,38 @@ WXPAY_ORDER = Obj(
     transaction_id="4200000001",
     expires_at=WHEN,
 )
+# Every kind of ledger movement `history` describes, with and without what names it.
+MOVEMENTS: list[tuple[str, int, dict[str, Any]]] = [
+    ("topup", 100, {}),
+    ("order_pay", -100, {"store": "Tea House", "order_id": 12}),
+    ("order_refund", 100, {"order_id": 12}),
+    ("order_release", 100, {"order_id": 12, "role": "supplier"}),
+    ("order_release", 100, {"order_id": 12, "role": "affiliate"}),
+    ("group_pay", -100, {"store": "Tea House", "group_id": 3}),
+    ("group_refund", 100, {"group_id": 3}),
+    ("merchant_pay", -100, {"name": "Tea House"}),
+    ("partner_use", -100, {"name": "Repair"}),
+    ("tip", -100, {"title": "Best teas"}),
+    ("tip", 100, {"title": "Best teas"}),
+    ("invest", -100, {"product": "Green Tea Fund"}),
+    ("dividend", 100, {"product": "Green Tea Fund"}),
+    ("maturity", 100, {"product": "Green Tea Fund"}),
+    ("wxpay", -100, {"description": "Oolong"}),
+    ("wxpay_refund", 100, {"description": "Oolong"}),
+    ("store_withdraw", -100, {"store": "Tea House"}),
+    ("store_withdraw", 100, {"store": "Tea House"}),
+    *((kind, 100, {}) for kind in ("tip_fee", "order_pay", "group_refund", "ad_revenue")),
+]
+refusal = {"store_id": 2, "store_name": "Tea House", "amount_fen": 3000, "settled_fen": 2500}
 order = Obj(
-    id=12, qty=2, product_id=6, total_fen=20000, discount_fen=500, status="paid", group_id=None
+    id=12,
+    qty=2,
+    product_id=6,
+    total_fen=20000,
+    discount_fen=500,
+    status="paid",
+    group_id=None,
+    affiliate_store_id=None,
 )
 coupon_amount = Obj(
     id=3,
@@ -139,30 +169,33 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         _bad("store name", N_("1 to %(most)s printable characters"), most=60),
         _bad("group size", N_("a whole number from 2 to %(most)s"), most=50),
     ],
-    "wallet/balance.txt": [{"balance_fen": 123450}],
+    "_zone.txt": [{}],
+    "wallet/balance.txt": [
+        {"balance_fen": 123450, "earnings": None},
+        {"balance_fen": 0, "earnings": Obj(store=store, settled_fen=0, escrow_fen=2500)},
+        {"balance_fen": 0, "earnings": Obj(store=store, settled_fen=2500, escrow_fen=0)},
+    ],
     "wallet/topped_up.txt": [{"receipt": Obj(amount_fen=10000, balance_fen=123450)}],
+    "wallet/withdrawn.txt": [
+        {"withdrawal": Obj(store=store, amount_fen=2500, left_fen=100, balance_fen=123450)}
+    ],
+    "wallet/_movement.txt": [
+        {"m": Obj(at=WHEN, kind=kind, amount_fen=amount, about=about)}
+        for kind, amount, about in MOVEMENTS
+    ],
     "wallet/history.txt": [
-        {"entries": []},
+        {"history": Obj(wallet=[], store=None, store_movements=[])},
+        {"history": Obj(wallet=[], store=store, store_movements=[])},
         {
-            "entries": [
-                Obj(created_at=WHEN, kind=kind, amount_fen=100)
-                for kind in (
-                    "topup",
-                    "tip",
-                    "order_pay",
-                    "order_release",
-                    "order_refund",
-                    "group_pay",
-                    "group_refund",
-                    "merchant_pay",
-                    "partner_use",
-                    "invest",
-                    "dividend",
-                    "maturity",
-                )
-            ]
+            "history": Obj(
+                wallet=[
+                    Obj(at=WHEN, kind=kind, amount_fen=amount, about=about)
+                    for kind, amount, about in MOVEMENTS
+                ],
+                store=store,
+                store_movements=[Obj(at=WHEN, kind="order_release", amount_fen=100, about={})],
+            )
         },
-        {"entries": [Obj(created_at=WHEN, kind="topup", amount_fen=-100)]},
     ],
     "events/welcome.txt": [{}],
     "events/location.txt": [
@@ -170,6 +203,10 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"message": Obj(label="Tea House", latitude=31.2, longitude=121.5)},
     ],
     "errors/already_reselling.txt": [{"product_id": 6, "listing_id": 7}],
+    "errors/withdrawal_refused.txt": [
+        {**refusal, "reason": reason, "escrow_fen": escrow}
+        for reason, escrow in (("too_much", 0), ("nothing", 2500), ("nothing", 0))
+    ],
     "errors/wxpay_refused.txt": [
         {"reason": "unknown", "reference": "wx2026"},
         *(
@@ -193,7 +230,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "errors/expired_credential.txt": [{"what": "access_token"}],
     "errors/invalid_credential.txt": [{"what": "access_token"}],
     "errors/group_unavailable.txt": [
-        {"group_id": 9, "reason": reason} for reason in ("joined", "full", "expired", "closed")
+        {"group_id": 9, "reason": reason}
+        for reason in ("joined", "full", "failed", "expired", "closed")
     ],
     "errors/insufficient_funds.txt": [
         {"amount_fen": 10000, "balance_fen": 500},
@@ -315,13 +353,19 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
                         order=Obj(**{**vars(order), "status": "completed"}),
                         product_name="Oolong",
                         role="affiliate",
-                        margin_fen=100,
+                        amount_fen=100,
+                    ),
+                    Obj(
+                        order=Obj(**{**vars(order), "affiliate_store_id": 4}),
+                        product_name="Oolong",
+                        role="supplier",
+                        amount_fen=2000,
                     ),
                     Obj(
                         order=Obj(**{**vars(order), "status": "cancelled"}),
                         product_name="Oolong",
                         role="supplier",
-                        margin_fen=0,
+                        amount_fen=0,
                     ),
                 ],
             )

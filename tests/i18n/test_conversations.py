@@ -72,10 +72,11 @@ async def test_a_chinese_conversation(
     )
     # 2026-01-01 04:00 UTC is noon on the account's clock (Asia/Shanghai).
     assert await say(wechat, "o_mei", "账单") == (
-        "最近 3 笔收支：\n"
-        "2026年1月1日 12:00 订单付款 -2,500.00\n"
-        "2026年1月1日 12:00 充值 +2,400.00\n"
-        "2026年1月1日 12:00 充值 +100.00"
+        "你的钱包，最近 3 笔收支：\n"
+        "2026年1月1日 12:00 付款给 小明茶馆（订单 #1） -¥2,500.00\n"
+        "2026年1月1日 12:00 充值 +¥2,400.00\n"
+        "2026年1月1日 12:00 充值 +¥100.00\n"
+        "时间均为中国时间。"  # the account's zone (wallet.timezone), named once
     )
     assert await say(wechat, "o_mei", "订单") == "买到的：\n#1 乌龙茶 x2 ¥2,500.00 已付款"
     assert await say(wechat, "o_mei", "发货 #1") == "只有订单 #1 的供货店铺的店主才能这样做。"
@@ -128,17 +129,17 @@ async def test_an_english_fan_reads_no_chinese(
     ]
     assert all(not CJK.search(reply) for reply in replies), replies
     assert replies[2] == "Topped up ¥1,000.50. Balance: ¥1,000.50"
-    assert replies[8].splitlines()[1] == "Jan 1, 2026 12:00 order payment -25.00"
+    assert replies[8].splitlines()[1] == "Jan 1, 2026 12:00 Paid Bob's Teas (order #1) -¥25.00"
     assert await language(client, config, "o_ann") == "en"
     # A menu click types no word: it follows her language.
     click = await wechat.event("CLICK", fan="o_ann", event_key="balance")
-    assert click.content == "Your balance: ¥975.50"
+    assert click.content.splitlines()[0] == "Your balance: ¥975.50"  # then her store's earnings
     assert await say(wechat, "o_ann", "language 中文") == "从现在起，botstore 用中文回复你。"
     # (A second event needs its own CreateTime: events are deduplicated by it.)
     again = await wechat.event(
         "CLICK", fan="o_ann", event_key="balance", create_time=wechat.now() + 1
     )
-    assert again.content == "你的余额：¥975.50"
+    assert again.content.splitlines()[0] == "你的余额：¥975.50"
 
 
 async def test_notices_follow_each_fans_language(

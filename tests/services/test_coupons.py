@@ -148,9 +148,10 @@ async def test_a_campaign_issues_to_the_fans_at_its_level_once_per_period(
         (for_all, gold.id, "once"),
         (for_all, 3, "once"),
     ]
-    # A monthly coupon runs from the month's start; a manual one from its issue.
+    # A monthly coupon runs from the month's start through its last day (the campaign's 30
+    # valid days left January 31st out); a manual one from its issue.
     assert issued[0].valid_from == datetime(2026, 1, 1, tzinfo=UTC)
-    assert issued[0].valid_to == datetime(2026, 1, 31, tzinfo=UTC)
+    assert issued[0].valid_to == datetime(2026, 2, 1, tzinfo=UTC)
     assert issued[2].valid_from == clock.now()
 
     clock.advance(timedelta(days=31))
@@ -159,7 +160,10 @@ async def test_a_campaign_issues_to_the_fans_at_its_level_once_per_period(
             await coupons.issue_campaign(session, gold_monthly, now=clock.now(), rules=RULES) == 1
         )
         assert await coupons.issue_campaign(session, for_all, now=clock.now()) == 0
-    assert (await all_coupons(database))[-1].period == "2026-02"
+    february = (await all_coupons(database))[-1]
+    assert february.period == "2026-02"
+    # February's ends with February, not 30 days on in March.
+    assert february.valid_to == datetime(2026, 3, 1, tzinfo=UTC)
 
 
 async def test_issuing_refuses_unknown_campaigns_and_levels(database, clock: FrozenClock) -> None:

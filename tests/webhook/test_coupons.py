@@ -120,12 +120,13 @@ async def test_crossing_a_threshold_issues_the_level_coupon_exactly_once(
     assert await say(wechat, "o_a", "coupons") == (
         "Your coupons (1):\n"
         "#1 Gold welcome: ¥20.00 off orders from ¥60.00, until Jan 31, 2026 12:00\n"
-        '"buy" applies the best one by itself; "buy <product id> [qty] nocoupon" keeps them.'
+        '"buy" applies the best one by itself; "buy <product id> [qty] nocoupon" keeps them.\n'
+        "Times are China Time."
     )
     assert await outbox(sessions, "o_a", "coupon_issued") == [
         'You are a gold member now! New coupon #1 "Gold welcome": ¥20.00 off orders from '
         '¥60.00, valid until Jan 31, 2026 12:00. "buy" applies it by itself; "coupons" '
-        "lists yours."
+        "lists yours.\nTimes are China Time."
     ]
     assert len(await coupon_rows(sessions)) == 1
 
@@ -417,14 +418,15 @@ async def test_monthly_coupons_are_issued_once_a_month_by_the_clock(
     ]
     assert await advance(days=1) == []
     assert await outbox(sessions, "o_green", "coupon_issued") == [
-        'New coupon #3 "Green monthly": ¥5.00 off any order, valid until Jan 31, 2026 08:00. '
-        '"buy" applies it by itself; "coupons" lists yours.'
+        'New coupon #3 "Green monthly": ¥5.00 off any order, valid until Feb 1, 2026 08:00. '
+        '"buy" applies it by itself; "coupons" lists yours.\nTimes are China Time.'
     ]
-    # Thirty days on, in time order: January's coupons end, then the gold welcome coupon, then
-    # February's are issued at the month's start.
-    assert await advance(days=30) == [
-        {"job": "coupons.expire_due", "at": "2026-01-31T00:00:00+00:00", "done": 3},
-        {"job": "coupons.expire_due", "at": "2026-01-31T04:00:00+00:00", "done": 1},
+    # Thirty days on, in time order: the gold welcome coupon ends, then at the month's start
+    # January's coupons (valid through January 31st) and February's are issued.
+    ran = await advance(days=30)
+    assert ran[0] == {"job": "coupons.expire_due", "at": "2026-01-31T04:00:00+00:00", "done": 1}
+    assert sorted(ran[1:], key=lambda run: str(run["job"])) == [
+        {"job": "coupons.expire_due", "at": "2026-02-01T00:00:00+00:00", "done": 3},
         {"job": "coupons.issue_monthly", "at": "2026-02-01T00:00:00+00:00", "done": 3},
     ]
     periods = sorted(

@@ -86,7 +86,7 @@ async def test_another_fans_message_with_the_same_msg_id_runs_and_gets_its_own_r
 ) -> None:
     await wechat.say("topup 123.45", fan="o_a")
     mine = await wechat.say("history", fan="o_a", msg_id=31)
-    assert "top-up +123.45" in mine.content
+    assert "Topped up +¥123.45" in mine.content
     theirs = await wechat.say("history", fan="o_b", msg_id=31)
     assert theirs.content == 'No movements yet. Try "topup 100".'
     assert await count(sessions, InboundMessage) == 3

@@ -40,7 +40,7 @@ async def test_a_full_group_creates_every_members_order(
 ) -> None:
     assert await say(wechat, "o_a", "拼团 1") == (
         "你已加入 Green-tea 的拼团 #1：已付 ¥9.90，已有 1/3 人参加。朋友可在 2026年1月2日 12:00 前"
-        '发送"参团 #1"加入；未成团则全员退款。'
+        '发送"参团 #1"加入；未成团则全员退款。\n时间均为中国时间。'
     )
     assert "2/3 joined" in await say(wechat, "o_b", "join #1")
     assert await count(sessions, Order) == 0
@@ -70,7 +70,8 @@ async def test_a_full_group_creates_every_members_order(
     assert await store_balance(sessions, "o_tea") == 990
     assert await escrow_balance(sessions) == 2 * 990
 
-    assert await say(wechat, "o_d", "join 1") == "Group #1 is closed."
+    # A group that filled says so, not "closed" (issue 15).
+    assert await say(wechat, "o_d", "join 1") == "Group #1 is full."
 
 
 async def test_group_and_join_refusals_change_nothing(
@@ -135,7 +136,14 @@ async def test_a_group_that_does_not_fill_refunds_everyone_once(
     assert await escrow_balance(sessions) == 990
     assert await stock(sessions, tea) == 4
     assert await count(sessions, Order) == 0
-    assert await say(wechat, "o_e", "join 1") == "Group #1 is closed."
+    # A failed group says it failed and refunded its members (issue 15).
+    assert await say(wechat, "o_e", "join 1") == (
+        "Group #1 failed and was refunded: it did not fill before its deadline. Start a new one "
+        'with "group <product id>".'
+    )
+    assert await say(wechat, "o_e", "参团 1") == (
+        '拼团 #1 未成团，已全额退款：截止前没有凑满人数。发送"拼团 <商品编号>"发起新的拼团。'
+    )
 
 
 async def test_two_fans_racing_for_the_last_slot_do_not_both_get_in(
@@ -146,7 +154,7 @@ async def test_two_fans_racing_for_the_last_slot_do_not_both_get_in(
     replies = await asyncio.gather(*(say(wechat, fan, "join 1") for fan in ("o_c", "o_d", "o_e")))
 
     assert sum(reply.startswith("Group #1 is complete") for reply in replies) == 1
-    assert sum(reply in ("Group #1 is full.", "Group #1 is closed.") for reply in replies) == 2
+    assert sum(reply == "Group #1 is full." for reply in replies) == 2
     assert await count(sessions, GroupMember) == 3
     assert await count(sessions, Order) == 3
     assert await escrow_balance(sessions) == 3 * 990

@@ -70,3 +70,21 @@ async def test_levels_follow_the_configured_thresholds(
     assert (await points(wechat, "o_a")).startswith(
         "You have 100 points: oolong member.\nThat is the top level."
     )
+
+
+async def test_points_count_whole_yuan_payment_by_payment_not_of_the_sum(
+    wechat: Emulator, demo
+) -> None:
+    # README's rule: each payment earns per whole yuan of itself, so two ¥12.50 payments earn
+    # 12 + 12, not the 25 whole yuan of their ¥25.00 sum; orders the same, one by one.
+    await topup(wechat, "o_a", "100")
+    await say(wechat, "o_a", "pay TEA01 12.50")
+    await say(wechat, "o_a", "pay TEA01 12.50")
+    assert (await points(wechat, "o_a")).startswith("You have 24 points")
+    await open_store(wechat, "o_seller", "Shop")
+    product = await list_product(wechat, "o_seller", "Cup", "0.60", 5)
+    for _ in range(2):
+        order = first_id(await say(wechat, "o_a", f"buy {product}"))
+        await say(wechat, "o_seller", f"ship {order}")
+        await say(wechat, "o_a", f"received {order}")
+    assert (await points(wechat, "o_a")).startswith("You have 24 points")

@@ -237,11 +237,14 @@ async def test_orders_lists_purchases_and_sales_with_status(
     assert await say(wechat, "o_buyer", "订单") == (
         "买到的：\n#2 Green-tea x2 ¥30.00 已付款\n#1 Green-tea x1 ¥12.50 已发货"
     )
+    # The supplier sees its own take of the resale (2 x 12.50), not the resale price; the
+    # reseller its margin (2 x 2.50).
     assert await say(wechat, "o_tea", "orders") == (
-        "Sold:\n#2 Green-tea x2 ¥30.00 paid\n#1 Green-tea x1 ¥12.50 shipped"
+        "Sold:\n#2 Green-tea x2 ¥25.00 paid (resold by another store: your take)"
+        "\n#1 Green-tea x1 ¥12.50 shipped"
     )
     assert await say(wechat, "o_aff", "orders") == (
-        "Sold:\n#2 Green-tea x2 ¥30.00 paid (resale, your margin ¥5.00)"
+        "Sold:\n#2 Green-tea x2 ¥5.00 paid (resale: your margin)"
     )
 
 
@@ -251,7 +254,7 @@ async def test_cancel_waits_for_the_shipping_window_then_refunds_and_restocks(
     await say(wechat, "o_buyer", "buy 1 2")
     assert await say(wechat, "o_buyer", "cancel 1") == (
         "The seller has 48 hours to ship order #1: if it is still unshipped, "
-        "you can cancel it from Jan 3, 2026 12:00."
+        "you can cancel it from Jan 3, 2026 12:00.\nTimes are China Time."
     )
     assert await say(wechat, "o_tea", "cancel 1") == "Only the buyer of order #1 can do that."
     clock.advance(timedelta(hours=48))

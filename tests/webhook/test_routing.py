@@ -133,14 +133,19 @@ async def test_history_lists_the_newest_movements_first(wechat: Emulator) -> Non
     await wechat.say("topup 1", fan="o_a")
     await wechat.say("topup 2.5", fan="o_a")
     lines = (await wechat.say("history", fan="o_a")).content.splitlines()
-    assert lines[0] == "Last 2 movements:"
-    # 2026-01-01 04:00 UTC is noon in Asia/Shanghai.
-    assert lines[1:] == ["Jan 1, 2026 12:00 top-up +2.50", "Jan 1, 2026 12:00 top-up +1.00"]
+    assert lines[0] == "Your wallet, last 2 movements:"
+    # 2026-01-01 04:00 UTC is noon in Asia/Shanghai, the account's zone, named once.
+    assert lines[1:] == [
+        "Jan 1, 2026 12:00 Topped up +¥2.50",
+        "Jan 1, 2026 12:00 Topped up +¥1.00",
+        "Times are China Time.",
+    ]
     lines = (await wechat.say("账单", fan="o_a")).content.splitlines()
     assert lines == [
-        "最近 2 笔收支：",
-        "2026年1月1日 12:00 充值 +2.50",
-        "2026年1月1日 12:00 充值 +1.00",
+        "你的钱包，最近 2 笔收支：",
+        "2026年1月1日 12:00 充值 +¥2.50",
+        "2026年1月1日 12:00 充值 +¥1.00",
+        "时间均为中国时间。",
     ]
 
 

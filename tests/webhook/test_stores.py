@@ -129,13 +129,15 @@ async def test_moments_shows_the_newest_posts_first(wechat: Emulator, clock: Fro
         "Moments, newest first:\n"
         "Jan 1, 2026 12:10 Fruit Farm: #3 Green-tea ¥15.00 (resold from Tea House)\n"
         "Jan 1, 2026 12:05 Fruit Farm: #2 Mango ¥20.00\n"
-        "Jan 1, 2026 12:00 Tea House: #1 Green-tea ¥12.50"
+        "Jan 1, 2026 12:00 Tea House: #1 Green-tea ¥12.50\n"
+        "Times are China Time."  # the account's zone (wallet.timezone), named once
     )
     assert await say(wechat, "o_x", "朋友圈") == (
         "朋友圈（最新在前）：\n"
         "2026年1月1日 12:10 Fruit Farm: #3 Green-tea ¥15.00 （分销自 Tea House）\n"
         "2026年1月1日 12:05 Fruit Farm: #2 Mango ¥20.00\n"
-        "2026年1月1日 12:00 Tea House: #1 Green-tea ¥12.50"
+        "2026年1月1日 12:00 Tea House: #1 Green-tea ¥12.50\n"
+        "时间均为中国时间。"
     )
 
 
@@ -145,8 +147,8 @@ async def test_moments_keeps_the_ten_newest(wechat: Emulator, clock: FrozenClock
         clock.advance(timedelta(seconds=1))
         await list_product(wechat, "o_tea", f"Tea{n}", "1", 1)
     lines = (await say(wechat, "o_x", "moments")).splitlines()
-    assert len(lines) == 11
-    assert lines[1].endswith("#12 Tea11 ¥1.00") and lines[-1].endswith("#3 Tea2 ¥1.00")
+    assert len(lines) == 12
+    assert lines[1].endswith("#12 Tea11 ¥1.00") and lines[-2].endswith("#3 Tea2 ¥1.00")
 
 
 async def test_the_owner_sets_a_group_price_below_the_normal_one(wechat: Emulator) -> None:

@@ -10,6 +10,7 @@ from botstore.console.client import Emulator
 from botstore.keys import scheduler_key
 from botstore.models import Holding, LedgerTransaction
 from botstore.seed.wealth import seed_wealth_products
+from tests.admin.test_entities import api
 from tests.helpers import count
 
 
@@ -39,7 +40,8 @@ async def test_invest_then_holdings_show_principal_dividends_and_maturity(
     bought = await wechat.say("invest #1 1000", fan="o_a")
     assert bought.content == (
         "Bought ¥1,000.00 of Daily Dividend 30: holding #1. 30 dividends totalling ¥3.00; "
-        "first on Jan 2, 2026 12:00, principal back on Jan 31, 2026 12:00."
+        "first on Jan 2, 2026 12:00, principal back on Jan 31, 2026 12:00.\n"
+        "Times are China Time."
     )
     assert (await wechat.say("balance", fan="o_a")).content == "Your balance: ¥0.00"
     assert (
@@ -50,12 +52,12 @@ async def test_invest_then_holdings_show_principal_dividends_and_maturity(
     await client.app[scheduler_key].advance(timedelta(days=3))
     assert (await wechat.say("持仓", fan="o_a")).content == (
         "你的持仓：\n#1 Daily Dividend 30: 本金 ¥1,000.00，已付分红 ¥0.30 / ¥3.00，"
-        "下次 2026年1月5日 12:00 分红 ¥0.10，2026年1月31日 12:00 到期"
+        "下次 2026年1月5日 12:00 分红 ¥0.10，2026年1月31日 12:00 到期\n时间均为中国时间。"
     )
     await client.app[scheduler_key].advance(timedelta(days=30))
     assert (await wechat.say("holdings", fan="o_a")).content == (
         "Your holdings:\n#1 Daily Dividend 30: principal ¥1,000.00, dividends paid ¥3.00 of "
-        "¥3.00, matured Jan 31, 2026 12:00 (principal returned)"
+        "¥3.00, matured Jan 31, 2026 12:00 (principal returned)\nTimes are China Time."
     )
     assert (await wechat.say("balance", fan="o_a")).content == "Your balance: ¥1,003.00"
 
@@ -103,3 +105,30 @@ async def test_no_holdings_and_no_products(wechat: Emulator, config: Config) -> 
     assert (await wechat.say("wealth", fan="o_a")).content == (
         "No wealth products on sale right now."
     )
+
+
+async def test_a_sold_out_product_says_sold_out(client, config: Config, wechat: Emulator) -> None:
+    status, data = await api(
+        client,
+        config,
+        "POST",
+        "wealth",
+        {
+            "name": "Tiny",
+            "rate_percent": "3",
+            "term_days": 30,
+            "interval_days": 30,
+            "minimum": "50",
+            "per_fan_quota": "100",
+            "total_quota": "120",
+        },
+    )
+    assert status == 201, data
+    await wechat.say("topup 100", fan="o_a")
+    assert (await wechat.say("invest 1 100", fan="o_a")).content.startswith("Bought ¥100.00")
+    # ¥20.00 is left, below the ¥50.00 minimum: nobody can buy any more.
+    assert (await wechat.say("wealth", fan="o_b")).content.splitlines()[1] == (
+        "#1 Tiny: 3.00% a year, 30 days, dividends every 30 days; minimum ¥50.00, up to "
+        "¥100.00 each: sold out"
+    )
+    assert (await wechat.say("理财", fan="o_b")).content.splitlines()[1].endswith("：已售罄")

@@ -39,7 +39,8 @@ async def topup(wechat: Emulator, fan: str, amount: str) -> None:
 
 
 async def balance(wechat: Emulator, fan: str) -> str:
-    return (await say(wechat, fan, "balance")).removeprefix("Your balance: ¥")
+    # The first line: a store owner's balance goes on with the store's earnings.
+    return (await say(wechat, fan, "balance")).splitlines()[0].removeprefix("Your balance: ¥")
 
 
 async def store_balance(sessions: async_sessionmaker[AsyncSession], owner: str) -> int:
