@@ -345,7 +345,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "amount_fen": 500,
             "net_fen": 475,
             "fee_fen": 25,
-        }
+        },
+        {"tipper": "Mei", "title": "Best teas", "amount_fen": 500, "net_fen": 500, "fee_fen": 0},
     ],
     "orders/bought.txt": [
         {"order": order, "coupon": coupon_amount},

@@ -291,9 +291,15 @@
   }
 
   function showPushed(openid, message) {
-    addToChat(openid, el("li", { class: "from-bot pushed", "data-testid": "pushed" },
+    // A waiting notice is one WeChat would refuse now (the fan wrote over 48 hours ago): it is
+    // shown greyed, and again as pushed when the fan's next message delivers it.
+    const waiting = Boolean(message.waiting);
+    let meta = `pushed · ${message.reason} · #${message.id}`;
+    if (waiting) meta = `waiting · ${message.reason} · #${message.id} · outside the 48-hour window: goes out when this fan next writes`;
+    else if (message.queued_at) meta += ` · held since ${new Date(message.queued_at).toLocaleString()}`;
+    addToChat(openid, el("li", { class: waiting ? "from-bot pushed waiting" : "from-bot pushed", "data-testid": waiting ? "waiting" : "pushed" },
       renderReply(fromCustomerService(message.payload || {})),
-      el("div", { class: "meta" }, `pushed · ${message.reason} · #${message.id}`)));
+      el("div", { class: "meta" }, meta)));
     store.setItem(cursorKey(openid), String(message.id));
   }
 
