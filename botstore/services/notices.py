@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import col, select
+from sqlalchemy import delete, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.models import Fan, OutboxMessage, Store
@@ -73,24 +73,30 @@ async def deliver_waiting(
     Run only for a fan whose `waiting_notices` says there are some."""
     if not users.opens_window(msg_type, event):
         return 0
+    # Claimed by one DELETE ... RETURNING: of two messages of the fan's handled at once, the
+    # second waits on the rows and then finds them gone, so each notice goes out once.
     held = (
         await session.exec(
-            select(OutboxMessage)
+            delete(OutboxMessage)
             .where(col(OutboxMessage.openid) == fan.openid, col(OutboxMessage.waiting))
-            .order_by(col(OutboxMessage.id))
+            .returning(
+                col(OutboxMessage.id),
+                col(OutboxMessage.payload),
+                col(OutboxMessage.reason),
+                col(OutboxMessage.created_at),
+            )
         )
     ).all()
-    for notice in held:
+    for _, payload, reason, queued_at in sorted(held, key=lambda row: row[0]):
         session.add(
             OutboxMessage(
                 openid=fan.openid,
-                payload=notice.payload,
-                reason=notice.reason,
+                payload=payload,
+                reason=reason,
                 created_at=now,
-                queued_at=notice.created_at,
+                queued_at=queued_at,
             )
         )
-        await session.delete(notice)
     # Less what went out, not zero: a notice queued by a transaction committed meanwhile stays
     # counted and goes out with the fan's next message.
     await session.exec(

@@ -3,6 +3,8 @@ payouts, buyers of shipping, auto-completion and refunds, group members of a ful
 of tips; each in the recipient's language, in the event's transaction, once; and held while the
 recipient is outside WeChat's 48-hour window, until they next write."""
 
+import asyncio
+
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import event, update
@@ -186,6 +188,9 @@ async def test_auto_completion_tells_buyer_and_seller_who_get_it_when_they_next_
     assert [n.reason for n in await waiting(sessions, "o_tea")] == ["order_payout"]
     assert await counted(sessions, "o_buyer") == 1
     assert await outbox(sessions, "o_buyer", reason="order_completed") == []
+    response = await client.get("/console/api/outbox", params={"openid": "o_buyer"})
+    [shown] = [m for m in (await response.json())["messages"] if m["reason"] == "order_completed"]
+    assert shown["waiting"] is True
     # An event that opens no window (a location report) delivers nothing.
     await wechat.event(
         "LOCATION", fan="o_buyer", extra={"Latitude": "1", "Longitude": "2", "Precision": "5"}
@@ -210,6 +215,22 @@ async def test_auto_completion_tells_buyer_and_seller_who_get_it_when_they_next_
     assert await outbox(sessions, "o_tea", reason="order_payout") == [
         "订单 #1（Green-tea × 1）买家未按时确认，已自动完成：¥12.50 已计入 Tea House 的收入。"
     ]
+
+
+async def test_two_messages_at_once_deliver_a_waiting_notice_once(
+    wechat: Emulator, sessions: Sessions, client: TestClient, config: Config, shop: int
+) -> None:
+    await say(wechat, "o_buyer", f"buy {shop}")
+    await advance(client, config, 49)
+    await say(wechat, "o_buyer", "cancel 1")  # o_tea, away for 49 hours, gets a held notice
+    assert await counted(sessions, "o_tea") == 1
+    await asyncio.gather(say(wechat, "o_tea", "余额"), say(wechat, "o_tea", "订单"))
+    assert len(await outbox(sessions, "o_tea", reason="order_cancelled")) == 1
+    assert await waiting(sessions, "o_tea") == [] and await counted(sessions, "o_tea") == 0
+    # The console's outbox shows the delivered copy with when it was first held.
+    response = await client.get("/console/api/outbox", params={"openid": "o_tea"})
+    [shown] = [m for m in (await response.json())["messages"] if m["reason"] == "order_cancelled"]
+    assert shown["waiting"] is False and shown["queued_at"] is not None
 
 
 async def test_every_member_is_told_when_a_group_fills(
