@@ -73,12 +73,13 @@ async def deliver_waiting(
     Run only for a fan whose `waiting_notices` says there are some."""
     if not users.opens_window(msg_type, event):
         return 0
-    # Claimed by one DELETE ... RETURNING: of two messages of the fan's handled at once, the
-    # second waits on the rows and then finds them gone, so each notice goes out once.
+    # Claimed by one UPDATE ... RETURNING: of two messages of the fan's handled at once, the
+    # second waits on the rows and then finds none waiting, so each notice goes out once.
     held = (
         await session.exec(
-            delete(OutboxMessage)
+            update(OutboxMessage)
             .where(col(OutboxMessage.openid) == fan.openid, col(OutboxMessage.waiting))
+            .values(waiting=False)
             .returning(
                 col(OutboxMessage.id),
                 col(OutboxMessage.payload),
@@ -87,6 +88,8 @@ async def deliver_waiting(
             )
         )
     ).all()
+    if not held:
+        return 0
     for _, payload, reason, queued_at in sorted(held, key=lambda row: row[0]):
         session.add(
             OutboxMessage(
@@ -97,6 +100,13 @@ async def deliver_waiting(
                 queued_at=queued_at,
             )
         )
+    # The copies are written before the held rows go: SQLite would give a copy the id of a
+    # deleted last row, and the console, which pushes rows past the last id it showed, would
+    # never push it.
+    await session.flush()
+    await session.exec(
+        delete(OutboxMessage).where(col(OutboxMessage.id).in_([row[0] for row in held]))
+    )
     # Less what went out, not zero: a notice queued by a transaction committed meanwhile stays
     # counted and goes out with the fan's next message.
     await session.exec(
