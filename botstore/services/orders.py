@@ -269,8 +269,7 @@ async def ship(
         buyer = await session.get(Fan, order.buyer_fan_id)
         assert buyer is not None
         values = await _about(session, order)
-        if auto_complete_after is not None:
-            values["complete_at"] = now + auto_complete_after
+        values["complete_at"] = now + auto_complete_after if auto_complete_after else None
         await notices.notify(
             session,
             buyer,
@@ -307,16 +306,21 @@ async def receive(
     )
     await _release(session, order, now=now)
     if render is not None:
-        await _notify_completion(session, order, buyer=fan, render=render, now=now)
+        await _notify_completion(session, order, buyer=fan, auto=False, render=render, now=now)
     return order
 
 
 async def _notify_completion(
-    session: AsyncSession, order: Order, *, buyer: Fan, render: Render, now: datetime
+    session: AsyncSession,
+    order: Order,
+    *,
+    buyer: Fan,
+    auto: bool,
+    render: Render,
+    now: datetime,
 ) -> None:
-    """The sellers' payouts; on an auto-completion (the buyer did not write) the buyer too."""
+    """The sellers' payouts; on an auto-completion (the buyer did not confirm) the buyer too."""
     values = await _about(session, order) | {"buyer": notices.name_of(buyer)}
-    auto = order.received_at is None
     supplier, owner = await notices.owner_of(session, order.supplier_store_id)
     await notices.notify(
         session,
@@ -488,7 +492,9 @@ async def auto_complete_shipped(
             if render is not None:
                 buyer = await session.get(Fan, order.buyer_fan_id)
                 assert buyer is not None
-                await _notify_completion(session, order, buyer=buyer, render=render, now=now)
+                await _notify_completion(
+                    session, order, buyer=buyer, auto=True, render=render, now=now
+                )
             completed.append(order)
     return completed
 

@@ -326,7 +326,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         for auto in (False, True)
     ],
     "notifications/order_shipped.txt": [
-        {"order_id": 12, "product": "Oolong", "qty": 2, "complete_at": WHEN}
+        {"order_id": 12, "product": "Oolong", "qty": 2, "complete_at": when}
+        for when in (WHEN, None)
     ],
     "notifications/order_refunded.txt": [
         {"order": order, "coupon": coupon_amount},
