@@ -204,6 +204,8 @@ async def test_auto_completion_tells_buyer_and_seller_who_get_it_when_they_next_
         "the seller has been paid."
     ]
     assert await waiting(sessions, "o_buyer") == [] and await counted(sessions, "o_buyer") == 0
+    await advance(client, config, 1)  # the job runs again: the order completed once, told once
+    assert len(await outbox(sessions, "o_buyer", reason="order_completed")) == 1
     async with sessions() as session:
         sent = (
             await session.exec(
@@ -305,6 +307,24 @@ async def test_an_author_is_told_of_a_tip(
     assert await outbox(sessions, "o_author", reason="tip_received") == [told]
     await say(wechat, "o_reader", f"tip {theirs} 1")  # the account's own: nobody to tell
     assert len(await outbox(sessions, "o_author", reason="tip_received")) == 1
+
+
+async def test_a_recipient_who_chose_no_language_reads_the_accounts_not_the_writers(
+    wechat: Emulator, sessions: Sessions, clock: FrozenClock
+) -> None:
+    await say(wechat, "o_quiet", "hello")  # no command word: no language of their own
+    async with sessions() as session, session.begin():
+        author = (await session.exec(select(Fan).where(Fan.openid == "o_quiet"))).one()
+        assert author.language is None
+        article = await articles.create_article(
+            session, title="Quiet notes", author=author, now=clock.now()
+        )
+    await say(wechat, "o_reader", "充值 20")
+    assert (await say(wechat, "o_reader", f"赞赏 {article.id} 5")).startswith("你")
+    # The tests' account speaks English (wechat.language = "en"); the tipper wrote Chinese.
+    assert await outbox(sessions, "o_quiet", reason="tip_received") == [
+        'o_reader tipped ¥5.00 for "Quiet notes": it is in your wallet.'
+    ]
 
 
 async def test_a_message_of_a_fan_with_nothing_waiting_reads_no_outbox(
