@@ -12,6 +12,7 @@ from sqlalchemy import (
     MetaData,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -103,6 +104,9 @@ class Fan(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=16)
     created_at: datetime = _at()
     last_seen_at: datetime = _at()
+    # Notices held in the outbox until the fan next writes (services/notices.py): read with the
+    # fan on every message, so a fan with none costs no query.
+    waiting_notices: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class LedgerTransaction(SQLModel, table=True):
@@ -192,6 +196,11 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_type=JSON)
     reason: str = Field(max_length=32)
     created_at: datetime = _at()
+    # A notice the platform would refuse now (outside the 48-hour window, wechat-protocol.md
+    # 7.2): kept here, not delivered, until the fan next writes (services/notices.py).
+    waiting: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # On a notice delivered late: when it was first sent and held.
+    queued_at: datetime | None = _at(default=None)
 
 
 class MatchType:

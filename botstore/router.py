@@ -24,7 +24,7 @@ from botstore.merchant_sandbox import TemplateLimitExceeded
 from botstore.models import Conversation, Fan, KeywordRule
 from botstore.money import Fen, parse_yuan
 from botstore.numbers import ID_MAX, parse_whole
-from botstore.services import conversations, fans, keywords, messages, settings
+from botstore.services import conversations, fans, keywords, messages, notices, settings
 from botstore.templating import merchant_environment, render_merchant
 from botstore.wechat import (
     Article,
@@ -550,6 +550,11 @@ class Dispatcher:
                 reply = reply_from_dict(stored.reply) if stored.reply else None
                 return Outcome(reply, stored.handled_at, duplicate=True)
             fan = await fans.get_or_create(session, message.from_user, now=now)
+            if fan.waiting_notices:  # notices held outside the window go out as the fan writes
+                event = message.event if isinstance(message, Event) else None
+                await notices.deliver_waiting(
+                    session, fan, msg_type=message.msg_type, event=event, now=now
+                )
             ctx = Context(
                 message,
                 fan,

@@ -142,7 +142,9 @@ async def complete_shipped_orders(ctx: JobContext, now: datetime) -> int:
     """Complete shipped orders the buyer has not confirmed in time."""
     after = timedelta(hours=ctx.config.orders.auto_complete_after_hours)
     async with ctx.sessions() as session, session.begin():
-        completed = await orders.auto_complete_shipped(session, now=now, after=after)
+        completed = await orders.auto_complete_shipped(
+            session, now=now, after=after, render=ctx.render
+        )
         # A completed order earns its buyer points: a level reached gives its coupon, in the
         # same transaction as the completion.
         for buyer_id in sorted({order.buyer_fan_id for order in completed}):

@@ -4,6 +4,7 @@ from botstore.money import Fen
 from botstore.router import Context, Id, Router
 from botstore.services import articles
 from botstore.wechat import Article, ClickEvent, Reply
+from handlers.coupons import notifier
 
 router = Router(name=__name__, title="Articles")
 
@@ -65,5 +66,6 @@ async def tip(ctx: Context, article_id: Id, amount: Fen) -> Reply:
         fee_bps=ctx.config.articles.tip_fee_bps,
         key=ctx.dedup_key,
         now=ctx.now,
+        render=notifier(ctx),
     )
     return ctx.text("articles/tipped.txt", receipt=receipt)

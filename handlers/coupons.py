@@ -20,9 +20,10 @@ def notifier(ctx: Context) -> coupons.Render:
     """Renders outbox notifications with the reply templates."""
 
     def render(template: str, values: Mapping[str, Any]) -> str:
-        # The notice's fan's language (values' `locale`), as the scheduler's notices do.
+        # The recipient's language (values' `locale`), else the account's, as the scheduler's
+        # notices do: a notice may go to another fan than the one writing.
         context = {name: value for name, value in values.items() if name != "locale"}
-        locale = values.get("locale") or ctx.locale
+        locale = values.get("locale") or ctx.config.wechat.language
         return ctx.replies.render(template, locale, fan=ctx.fan, config=ctx.config, **context)
 
     return render

@@ -55,6 +55,7 @@ async def buy(
         key=ctx.dedup_key,
         now=ctx.now,
         use_coupon=use_coupon,
+        render=notifier(ctx),
     )
     coupon = await coupons.of_order(ctx.session, order.id or 0) if order.discount_fen else None
     return ctx.text("orders/bought.txt", order=order, coupon=coupon)
@@ -73,14 +74,23 @@ async def my_orders(ctx: Context) -> Reply:
 @router.command("ship", "发货")
 async def ship(ctx: Context, order_id: Id) -> Reply:
     """Ships an order of your store."""
-    order = await orders.ship(ctx.session, ctx.fan, order_id=order_id, now=ctx.now)
+    order = await orders.ship(
+        ctx.session,
+        ctx.fan,
+        order_id=order_id,
+        now=ctx.now,
+        render=notifier(ctx),
+        auto_complete_after=timedelta(hours=ctx.config.orders.auto_complete_after_hours),
+    )
     return ctx.text("orders/shipped.txt", order=order)
 
 
 @router.command("received", "收货")
 async def received(ctx: Context, order_id: Id) -> Reply:
     """Confirms receipt; the seller is paid."""
-    order = await orders.receive(ctx.session, ctx.fan, order_id=order_id, now=ctx.now)
+    order = await orders.receive(
+        ctx.session, ctx.fan, order_id=order_id, now=ctx.now, render=notifier(ctx)
+    )
     await reward(ctx)  # a completed order earns points: maybe a level and its coupon
     return ctx.text("orders/received.txt", order=order)
 
@@ -113,6 +123,11 @@ async def group(ctx: Context, product_id: Id) -> Reply:
 async def join(ctx: Context, group_id: Id) -> Reply:
     """Joins a group buy; you pay now."""
     joined = await groups.join(
-        ctx.session, ctx.fan, group_id=group_id, key=ctx.dedup_key, now=ctx.now
+        ctx.session,
+        ctx.fan,
+        group_id=group_id,
+        key=ctx.dedup_key,
+        now=ctx.now,
+        render=notifier(ctx),
     )
     return ctx.text("orders/group_joined.txt", joined=joined, timezone=ctx.config.wallet.timezone)

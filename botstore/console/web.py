@@ -622,6 +622,10 @@ def _outbox_json(row: OutboxMessage) -> dict[str, Any]:
         "payload": row.payload,
         "reason": row.reason,
         "created_at": row.created_at.isoformat(),
+        # Held outside the 48-hour window until the fan writes (botstore/services/notices.py);
+        # on the copy that then went out, when it was first sent.
+        "waiting": row.waiting,
+        "queued_at": row.queued_at.isoformat() if row.queued_at else None,
     }
 
 

@@ -33,11 +33,12 @@ from botstore.models import (
     Product,
 )
 from botstore.money import Fen
-from botstore.services import ledger, stores
+from botstore.services import ledger, notices, stores
 from botstore.services.ledger import Leg
 
 INDEX_SIZE = 20
 AD_BUDGET = "ad_budget"  # ledger kind: an advertiser paying into a campaign
+TIP_RECEIVED = "tip_received"  # the outbox reason of the notice to the author
 MAX_PRODUCT_CARDS = 7  # an event's news reply carries 8 items: the article and 7 cards
 
 
@@ -197,8 +198,10 @@ async def tip(
     fee_bps: int,
     key: str,
     now: datetime,
+    render: notices.Render | None = None,
 ) -> Receipt:
-    """Move `amount` from the fan's wallet to the author (less the platform fee), once per key."""
+    """Move `amount` from the fan's wallet to the author (less the platform fee), once per key;
+    with `render`, an author who is a fan is told."""
     article = await _article(session, article_id)
     if article.author_fan_id is not None and article.author_fan_id == fan.id:
         raise OwnArticle(article_id)
@@ -231,6 +234,24 @@ async def tip(
     )
     await session.flush()
     article = await _article(session, article_id)
+    if render is not None and article.author_fan_id is not None:
+        author = await session.get(Fan, article.author_fan_id)
+        assert author is not None
+        await notices.notify(
+            session,
+            author,
+            "notifications/tip_received.txt",
+            {
+                "tipper": notices.name_of(fan),
+                "title": article.title,
+                "amount_fen": amount,
+                "net_fen": amount - fee,
+                "fee_fen": fee,
+            },
+            render=render,
+            reason=TIP_RECEIVED,
+            now=now,
+        )
     return Receipt(record, article, await _author_name(session, article))
 
 

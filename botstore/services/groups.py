@@ -1,10 +1,8 @@
 """Group buying: members pay the group price into escrow as they join; a full group turns into
 paid orders, a group past its deadline fails and refunds everyone."""
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -21,13 +19,14 @@ from botstore.models import (
     OrderStatus,
     Product,
 )
-from botstore.services import ledger, messages, orders, stores, wallet
+from botstore.services import ledger, notices, orders, stores, wallet
 from botstore.services.ledger import Leg
+from botstore.services.notices import Render
 
 PAY = "group_pay"
 REFUND = "group_refund"
-# Renders a notification: (template under replies/, context) -> the text the fan reads.
-Render = Callable[[str, Mapping[str, Any]], str]
+FILLED = "group_filled"  # the notice to each member but the one who filled the group
+ORDERS = "group_orders"  # the notice to the supplier: the group's orders to ship
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +95,16 @@ async def start(
 
 
 async def join(
-    session: AsyncSession, fan: Fan, *, group_id: int, key: str, now: datetime
+    session: AsyncSession,
+    fan: Fan,
+    *,
+    group_id: int,
+    key: str,
+    now: datetime,
+    render: Render | None = None,
 ) -> Joined:
-    """Join an open group and pay; the member who fills it creates every member's order."""
+    """Join an open group and pay; the member who fills it creates every member's order (and,
+    with `render`, the other members and the supplier are told)."""
     group = await session.get(GroupBuy, group_id)
     if group is None:
         raise NotFound("group", group_id)
@@ -141,7 +147,47 @@ async def join(
     member = await _pay(session, fan, group, product, key=key, now=now)
     if group.joined < group.size:
         return Joined(group, member, product)
-    return Joined(group, member, product, await _complete(session, group, listing, now=now))
+    created = await _complete(session, group, listing, now=now)
+    if render is not None:
+        await _notify_filled(session, group, listing, created, fan, render=render, now=now)
+    return Joined(group, member, product, created)
+
+
+async def _notify_filled(
+    session: AsyncSession,
+    group: GroupBuy,
+    listing: stores.Listing,
+    created: list[Order],
+    filled_by: Fan,
+    *,
+    render: Render,
+    now: datetime,
+) -> None:
+    values = {"group_id": group.id, "product": listing.product.name, "price_fen": group.price_fen}
+    for order in created:
+        if order.buyer_fan_id == filled_by.id:  # the reply tells this one
+            continue
+        member = await session.get(Fan, order.buyer_fan_id)
+        assert member is not None
+        await notices.notify(
+            session,
+            member,
+            "notifications/group_filled.txt",
+            values | {"order_id": order.id},
+            render=render,
+            reason=FILLED,
+            now=now,
+        )
+    _, owner = await notices.owner_of(session, listing.supplier_store.id or 0)
+    await notices.notify(
+        session,
+        owner,
+        "notifications/group_orders.txt",
+        values | {"order_ids": [order.id for order in created]},
+        render=render,
+        reason=ORDERS,
+        now=now,
+    )
 
 
 async def _complete(
@@ -233,16 +279,12 @@ async def expire_due(
                 now=now,
             )
             if render is not None:
-                context = {
-                    "group_id": group.id,
-                    "amount_fen": member.paid_fen,
-                    "locale": fan.language,
-                }
-                text = render("notifications/group_refunded.txt", context)
-                messages.send_to_outbox(
+                await notices.notify(
                     session,
-                    fan.openid,
-                    messages.text_message(fan.openid, text),
+                    fan,
+                    "notifications/group_refunded.txt",
+                    {"group_id": group.id, "amount_fen": member.paid_fen},
+                    render=render,
                     reason=REFUND,
                     now=now,
                 )

@@ -26,13 +26,21 @@ from botstore.errors import (
     WrongStatus,
 )
 from botstore.models import AccountKind, Fan, Order, OrderStatus, Product, Store
-from botstore.services import coupons, ledger, messages, stores, wallet
-from botstore.services.coupons import Render
+from botstore.services import coupons, ledger, notices, stores, wallet
 from botstore.services.ledger import Leg
+from botstore.services.notices import Render
 
 PAY = "order_pay"
 RELEASE = "order_release"
 REFUND = "order_refund"
+# The notices' outbox reasons.
+SOLD = "order_paid"
+RESOLD = "resale_sold"
+CANCELLED = "order_cancelled"
+SHIPPED = "order_shipped"
+AUTO_COMPLETED = "order_completed"
+PAYOUT = "order_payout"
+MARGIN = "resale_margin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,11 +114,14 @@ async def buy(
     key: str,
     now: datetime,
     use_coupon: bool = True,
+    render: Render | None = None,
 ) -> Order:
     """Reserve stock, pay from the wallet into escrow and create the paid order, once per key.
 
     With `use_coupon`, the best applicable coupon is claimed for the order and the platform pays
     its discount into escrow beside the buyer's money, so escrow always holds the full price.
+    With `render`, the supplier's owner is told of the new order and, for a resale, the
+    reseller of its sale.
     """
     existing = await scalar(session, _ORDER_OF_KEY, key=f"{key}:order")
     if existing is not None:  # a retried message
@@ -165,7 +176,68 @@ async def buy(
         raise
     session.add(order)
     await session.flush()
+    if render is not None:
+        await _notify_sale(session, order, listing, fan, render=render, now=now)
     return order
+
+
+async def _notify_sale(
+    session: AsyncSession,
+    order: Order,
+    listing: stores.Listing,
+    buyer: Fan,
+    *,
+    render: Render,
+    now: datetime,
+) -> None:
+    values = {
+        "order_id": order.id,
+        "product": listing.product.name,
+        "qty": order.qty,
+        "buyer": notices.name_of(buyer),
+    }
+    supplier = await session.get(Fan, listing.supplier_store.owner_fan_id)
+    assert supplier is not None
+    await notices.notify(
+        session,
+        supplier,
+        "notifications/order_paid.txt",
+        values
+        | {
+            "amount_fen": _supplier_fen(order),
+            "reseller": listing.store.name if listing.is_resale else None,
+        },
+        render=render,
+        reason=SOLD,
+        now=now,
+    )
+    if listing.is_resale:
+        reseller = await session.get(Fan, listing.store.owner_fan_id)
+        assert reseller is not None
+        await notices.notify(
+            session,
+            reseller,
+            "notifications/resale_sold.txt",
+            values | {"margin_fen": _margin_fen(order)},
+            render=render,
+            reason=RESOLD,
+            now=now,
+        )
+
+
+def _supplier_fen(order: Order) -> int:
+    return order.supplier_unit_fen * order.qty
+
+
+def _margin_fen(order: Order) -> int:
+    return (order.unit_price_fen - order.supplier_unit_fen) * order.qty
+
+
+async def _about(session: AsyncSession, order: Order) -> dict[str, object]:
+    """What every notice about the order names: its id, product and quantity."""
+    product = await session.get(Product, order.product_id)
+    assert product is not None
+    return {"order_id": order.id, "product": product.name, "qty": order.qty}
 
 
 async def _order(session: AsyncSession, order_id: int) -> Order:
@@ -189,8 +261,17 @@ async def _move(
     await session.refresh(order)
 
 
-async def ship(session: AsyncSession, fan: Fan, *, order_id: int, now: datetime) -> Order:
-    """Mark a paid order shipped; only the supplying store's owner ships (not an affiliate)."""
+async def ship(
+    session: AsyncSession,
+    fan: Fan,
+    *,
+    order_id: int,
+    now: datetime,
+    render: Render | None = None,
+    auto_complete_after: timedelta | None = None,
+) -> Order:
+    """Mark a paid order shipped; only the supplying store's owner ships (not an affiliate).
+    With `render`, the buyer is told, with when the order completes by itself."""
     order = await _order(session, order_id)
     supplier = await session.get(Store, order.supplier_store_id)
     if supplier is None or supplier.owner_fan_id != fan.id:
@@ -203,11 +284,33 @@ async def ship(session: AsyncSession, fan: Fan, *, order_id: int, now: datetime)
         since=OrderStatus.PAID,
         shipped_at=now,
     )
+    if render is not None:
+        buyer = await session.get(Fan, order.buyer_fan_id)
+        assert buyer is not None
+        values = await _about(session, order)
+        values["complete_at"] = now + auto_complete_after if auto_complete_after else None
+        await notices.notify(
+            session,
+            buyer,
+            "notifications/order_shipped.txt",
+            values,
+            render=render,
+            reason=SHIPPED,
+            now=now,
+        )
     return order
 
 
-async def receive(session: AsyncSession, fan: Fan, *, order_id: int, now: datetime) -> Order:
-    """The buyer confirms receipt of a shipped order, which completes it and pays the sellers."""
+async def receive(
+    session: AsyncSession,
+    fan: Fan,
+    *,
+    order_id: int,
+    now: datetime,
+    render: Render | None = None,
+) -> Order:
+    """The buyer confirms receipt of a shipped order, which completes it and pays the sellers
+    (told of their payout with `render`)."""
     order = await _order(session, order_id)
     if order.buyer_fan_id != fan.id:
         raise NotYours("order", order_id, "buyer")
@@ -221,7 +324,54 @@ async def receive(session: AsyncSession, fan: Fan, *, order_id: int, now: dateti
         completed_at=now,
     )
     await _release(session, order, now=now)
+    if render is not None:
+        await _notify_completion(session, order, buyer=fan, auto=False, render=render, now=now)
     return order
+
+
+async def _notify_completion(
+    session: AsyncSession,
+    order: Order,
+    *,
+    buyer: Fan,
+    auto: bool,
+    render: Render,
+    now: datetime,
+) -> None:
+    """The sellers' payouts; on an auto-completion (the buyer did not confirm) the buyer too."""
+    values = await _about(session, order) | {"buyer": notices.name_of(buyer)}
+    supplier, owner = await notices.owner_of(session, order.supplier_store_id)
+    await notices.notify(
+        session,
+        owner,
+        "notifications/order_payout.txt",
+        values | {"amount_fen": _supplier_fen(order), "store": supplier.name, "auto": auto},
+        render=render,
+        reason=PAYOUT,
+        now=now,
+    )
+    margin = _margin_fen(order)
+    if order.affiliate_store_id is not None and margin:
+        affiliate, reseller = await notices.owner_of(session, order.affiliate_store_id)
+        await notices.notify(
+            session,
+            reseller,
+            "notifications/resale_margin.txt",
+            values | {"margin_fen": margin, "store": affiliate.name},
+            render=render,
+            reason=MARGIN,
+            now=now,
+        )
+    if auto:
+        await notices.notify(
+            session,
+            buyer,
+            "notifications/order_completed.txt",
+            values,
+            render=render,
+            reason=AUTO_COMPLETED,
+            now=now,
+        )
 
 
 async def _release(session: AsyncSession, order: Order, *, now: datetime) -> None:
@@ -258,7 +408,7 @@ async def cancel(
 
     The buyer gets back what they paid, the platform the coupon's discount it paid in, and the
     coupon is the buyer's again (unused, same expiry). With `render`, the buyer also gets a
-    customer-service message about the refund in the outbox.
+    customer-service message about the refund, and the sellers one about the cancellation.
     """
     order = await _order(session, order_id)
     if order.buyer_fan_id != fan.id:
@@ -289,16 +439,38 @@ async def cancel(
     await ledger.transfer(session, key=f"order:{order.id}:refund", kind=REFUND, legs=legs, now=now)
     coupon = await coupons.give_back(session, order_id=order.id or 0)
     if render is not None:
-        context = {"order": order, "coupon": coupon, "locale": buyer.language}
-        text = render("notifications/order_refunded.txt", context)
-        messages.send_to_outbox(
+        await notices.notify(
             session,
-            buyer.openid,
-            messages.text_message(buyer.openid, text),
+            buyer,
+            "notifications/order_refunded.txt",
+            {"order": order, "coupon": coupon},
+            render=render,
             reason=REFUND,
             now=now,
         )
+        await _notify_cancellation(session, order, render=render, now=now)
     return order
+
+
+async def _notify_cancellation(
+    session: AsyncSession, order: Order, *, render: Render, now: datetime
+) -> None:
+    """The supplier (who must not ship) and a reseller (whose margin is gone) are told."""
+    values = await _about(session, order)
+    stores_told = [(order.supplier_store_id, True)]
+    if order.affiliate_store_id is not None:
+        stores_told.append((order.affiliate_store_id, False))
+    for store_id, ships in stores_told:
+        _, owner = await notices.owner_of(session, store_id)
+        await notices.notify(
+            session,
+            owner,
+            "notifications/order_cancelled.txt",
+            values | {"ships": ships},
+            render=render,
+            reason=CANCELLED,
+            now=now,
+        )
 
 
 async def next_auto_completion(
@@ -317,9 +489,10 @@ async def next_auto_completion(
 
 
 async def auto_complete_shipped(
-    session: AsyncSession, *, now: datetime, after: timedelta
+    session: AsyncSession, *, now: datetime, after: timedelta, render: Render | None = None
 ) -> list[Order]:
-    """Complete shipped orders the buyer has not confirmed within `after` (for the scheduler)."""
+    """Complete shipped orders the buyer has not confirmed within `after` (for the scheduler);
+    with `render`, the buyer and the sellers are told, in the completion's transaction."""
     due = await session.exec(
         select(Order)
         .where(Order.status == OrderStatus.SHIPPED, col(Order.shipped_at) <= now - after)
@@ -335,6 +508,12 @@ async def auto_complete_shipped(
         if result.rowcount == 1:  # else the buyer confirmed it meanwhile
             await session.refresh(order)
             await _release(session, order, now=now)
+            if render is not None:
+                buyer = await session.get(Fan, order.buyer_fan_id)
+                assert buyer is not None
+                await _notify_completion(
+                    session, order, buyer=buyer, auto=True, render=render, now=now
+                )
             completed.append(order)
     return completed
 

@@ -116,6 +116,11 @@ EVENT_QUOTA = 3
 WINDOW_EVENTS = {"click", "scancode_push", "scancode_waitmsg", "subscribe", "scan"}
 
 
+def opens_window(msg_type: str, event: str | None) -> bool:
+    """Whether a message of this type (an event's name) from the fan opens a window."""
+    return msg_type != "event" or (event or "").lower() in WINDOW_EVENTS
+
+
 async def open_windows(session: AsyncSession, fan: Fan, *, now: datetime) -> list[Window]:
     """The interaction windows open now, from the fan's latest message and latest window event."""
     statement = (
@@ -140,6 +145,12 @@ async def open_windows(session: AsyncSession, fan: Fan, *, now: datetime) -> lis
         if message and event:
             break
     return windows
+
+
+async def can_reach(session: AsyncSession, fan: Fan, *, now: datetime) -> bool:
+    """Whether the platform would deliver a customer-service message to the fan now: a follower
+    inside an open window (the quota aside)."""
+    return is_following(fan) and bool(await open_windows(session, fan, now=now))
 
 
 async def check_window(session: AsyncSession, fan: Fan, *, now: datetime) -> None:

@@ -3,6 +3,7 @@ panel, two fans side by side, a dividend pushed live after a clock advance, and 
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +243,25 @@ async def test_template_and_menu_messages_pushed_by_the_active_apis_read_as_text
     await expect(pushed.first).to_contain_text("first: Your order shipped")
     await expect(pushed.last).to_contain_text("101. good")
     await expect(pushed.last).not_to_contain_text("msgmenu")
+
+
+async def test_a_notice_held_outside_the_48_hour_window_shows_waiting_then_goes_out(
+    page: Any, clock: FrozenClock
+) -> None:
+    seller = await add_fan(page, "o_away_seller")
+    await say(seller, "open Away Shop")
+    await say(seller, "list Kettle 20 3")
+    clock.advance(timedelta(hours=49))  # the seller has not written for 49 hours
+    buyer = await add_fan(page, "o_eager_buyer", "Mei")
+    await say(buyer, "topup 50")
+    await say(buyer, "buy 1")
+    held = seller.get_by_test_id("waiting")
+    await expect(held).to_have_count(1)
+    await expect(held).to_contain_text("New order #1: Kettle x 1 for Mei")
+    await expect(held).to_contain_text("outside the 48-hour window")
+    await expect(seller.get_by_test_id("pushed")).to_have_count(0)
+    await say(seller, "balance")  # the seller writes: the notice goes out
+    pushed = seller.get_by_test_id("pushed")
+    await expect(pushed).to_have_count(1)
+    await expect(pushed).to_contain_text("New order #1")
+    await expect(pushed).to_contain_text("held since")

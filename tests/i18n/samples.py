@@ -311,6 +311,13 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "due_at": WHEN,
         }
     ],
+    "notifications/group_filled.txt": [
+        {"group_id": 9, "product": "Oolong", "price_fen": 9900, "order_id": 12}
+    ],
+    "notifications/group_orders.txt": [
+        {"group_id": 9, "product": "Oolong", "price_fen": 9900, "order_ids": [12, 13, 14]},
+        {"group_id": 9, "product": "Oolong", "price_fen": 9900, "order_ids": [12]},
+    ],
     "notifications/group_refunded.txt": [{"group_id": 9, "amount_fen": 9900}],
     "notifications/matured.txt": [
         {
@@ -321,9 +328,64 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
             "matures_at": WHEN,
         }
     ],
+    "notifications/order_cancelled.txt": [
+        {"order_id": 12, "product": "Oolong", "qty": 2, "ships": True},
+        {"order_id": 12, "product": "Oolong", "qty": 2, "ships": False},
+    ],
+    "notifications/order_completed.txt": [{"order_id": 12, "product": "Oolong", "qty": 2}],
+    "notifications/order_paid.txt": [
+        {
+            "order_id": 12,
+            "product": "Oolong",
+            "qty": 2,
+            "buyer": "Mei",
+            "amount_fen": 20000,
+            "reseller": None,
+        },
+        {
+            "order_id": 12,
+            "product": "Oolong",
+            "qty": 2,
+            "buyer": "Mei",
+            "amount_fen": 18000,
+            "reseller": "Tea House",
+        },
+    ],
+    "notifications/order_payout.txt": [
+        {
+            "order_id": 12,
+            "product": "Oolong",
+            "qty": 2,
+            "buyer": "Mei",
+            "amount_fen": 20000,
+            "store": "Tea House",
+            "auto": auto,
+        }
+        for auto in (False, True)
+    ],
+    "notifications/order_shipped.txt": [
+        {"order_id": 12, "product": "Oolong", "qty": 2, "complete_at": when}
+        for when in (WHEN, None)
+    ],
     "notifications/order_refunded.txt": [
         {"order": order, "coupon": coupon_amount},
         {"order": order, "coupon": None},
+    ],
+    "notifications/resale_margin.txt": [
+        {"order_id": 12, "product": "Oolong", "qty": 2, "margin_fen": 2000, "store": "Tea House"}
+    ],
+    "notifications/resale_sold.txt": [
+        {"order_id": 12, "product": "Oolong", "qty": 2, "buyer": "Mei", "margin_fen": 2000}
+    ],
+    "notifications/tip_received.txt": [
+        {
+            "tipper": "Mei",
+            "title": "Best teas",
+            "amount_fen": 500,
+            "net_fen": 475,
+            "fee_fen": 25,
+        },
+        {"tipper": "Mei", "title": "Best teas", "amount_fen": 500, "net_fen": 500, "fee_fen": 0},
     ],
     "orders/bought.txt": [
         {"order": order, "coupon": coupon_amount},

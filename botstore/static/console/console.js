@@ -300,9 +300,18 @@
   }
 
   function showPushed(openid, message) {
-    addToChat(openid, el("li", { class: "from-bot pushed", "data-testid": "pushed" },
+    // A waiting notice is one WeChat would refuse now (the fan wrote over 48 hours ago): it is
+    // shown greyed, and again as pushed when the fan's next message delivers it.
+    const waiting = Boolean(message.waiting);
+    const about = { reason: message.reason, id: message.id };
+    let meta = t("pushed", about);
+    if (waiting) meta = t("waiting", about);
+    else if (message.queued_at) {
+      meta += t("held_since", { when: new Date(message.queued_at).toLocaleString() });
+    }
+    addToChat(openid, el("li", { class: waiting ? "from-bot pushed waiting" : "from-bot pushed", "data-testid": waiting ? "waiting" : "pushed" },
       renderReply(fromCustomerService(message.payload || {})),
-      el("div", { class: "meta" }, t("pushed", { reason: message.reason, id: message.id }))));
+      el("div", { class: "meta" }, meta)));
     store.setItem(cursorKey(openid), String(message.id));
   }
 
