@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botstore.errors import (
     CouponUnfunded,
     Deactivated,
+    Delisted,
     InsufficientFunds,
     NotFound,
     NotYours,
@@ -55,19 +56,26 @@ class FanOrders:
 
 async def reserve_stock(session: AsyncSession, product_id: int, qty: int) -> None:
     """Take `qty` from the supplier product's stock, or refuse: never below zero, and never
-    from a product the admin has deactivated."""
+    from a product the admin has deactivated or its owner delisted."""
     # One conditional UPDATE, as for money: concurrent buyers queue on the row and the ones
     # who find too little stock change nothing. The active test is here too, not only in the
     # caller's earlier read: on PostgreSQL a deactivation committed in between is seen here.
     result = await session.exec(
         update(Product)
-        .where(col(Product.id) == product_id, col(Product.active), col(Product.stock) >= qty)
+        .where(
+            col(Product.id) == product_id,
+            col(Product.active),
+            col(Product.listed),
+            col(Product.stock) >= qty,
+        )
         .values(stock=col(Product.stock) - qty)
     )
     if result.rowcount != 1:
         product = await session.get(Product, product_id, populate_existing=True)
         if product is not None and not product.active:
             raise Deactivated("product", product_id, product.name)
+        if product is not None and not product.listed:
+            raise Delisted(product_id, product.name)
         raise OutOfStock(product_id, qty, product.stock if product else 0)
 
 
