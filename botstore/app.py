@@ -31,6 +31,7 @@ from botstore.keys import (
     xml_key,
 )
 from botstore.pages.articles import setup_article_pages
+from botstore.pages.images import setup_images
 from botstore.pages.stores import setup_pages
 from botstore.redaction import AccessLog, quote_no_request_in_parser_errors
 from botstore.router import Dispatcher, Router, TemplateReplies
@@ -87,6 +88,7 @@ def create_app(
     setup_request_payment(app)
     setup_pages(app)
     setup_article_pages(app)
+    setup_images(app)
     setup_console(app)
     setup_console_miniprogram(app)
     app[limiter_key] = SignInLimiter(config.admin.failed_signins_per_minute)

@@ -119,13 +119,25 @@ class OutOfStock(DomainError):
 
 
 class PriceRefused(DomainError):
-    """A resale price under the supplier's (`kind` resale), or a group price not under the
-    normal one (`kind` group)."""
+    """A resale price under the supplier's (`kind` resale; below_supplier for a new price), a
+    group price not under the normal one (`kind` group), a new price not above the product's
+    group price (`kind` above_group), or a resale relisted below its supplier's (`kind` relist)."""
 
     template = "price_refused"
 
-    def __init__(self, kind: str, price_fen: int, limit_fen: int) -> None:
-        super().__init__(kind=kind, price_fen=price_fen, limit_fen=limit_fen)
+    def __init__(self, kind: str, price_fen: int, limit_fen: int, product_id: int = 0) -> None:
+        super().__init__(
+            kind=kind, price_fen=price_fen, limit_fen=limit_fen, product_id=product_id
+        )
+
+
+class Delisted(DomainError):
+    """Its store's owner took the product off sale (`delist`); `own` when it is the fan's."""
+
+    template = "delisted"
+
+    def __init__(self, product_id: int, name: str, own: bool = False) -> None:
+        super().__init__(product_id=product_id, name=name, own=own)
 
 
 class AlreadyReselling(DomainError):

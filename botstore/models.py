@@ -277,6 +277,9 @@ class Product(SQLModel, table=True):
     group_size: int | None = None
     group_hours: int = 24
     active: bool = _active()
+    # The store owner's switch (`delist`/`relist`), apart from the admin's `active`: an owner
+    # can't relist what the account deactivated. The server default lists rows written before.
+    listed: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = _at()
 
 

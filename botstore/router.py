@@ -7,7 +7,7 @@ import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, NewType, TypeVar, get_type_hints
@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botstore.config import Config
 from botstore.errors import BadArgument, DomainError
 from botstore.i18n import EN, N_, locale_of_word
+from botstore.images import absolute
 from botstore.merchant_sandbox import TemplateLimitExceeded
 from botstore.models import Conversation, Fan, KeywordRule
 from botstore.money import Fen, parse_yuan
@@ -177,7 +178,13 @@ class Context:
             return None
 
     def news(self, *articles: Article) -> NewsReply:
-        return NewsReply(tuple(articles))
+        # botstore's own pictures are kept root-relative; a fan's client fetches PicUrl as is.
+        base = self.config.server.public_url
+        return NewsReply(
+            tuple(
+                replace(article, pic_url=absolute(article.pic_url, base)) for article in articles
+            )
+        )
 
 
 HandlerFn = Callable[..., Awaitable[Reply | None]]

@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from botstore.config import Config
 from botstore.i18n import EN, LOCALES, Formats, translations
+from botstore.images import absolute
 from botstore.merchant_sandbox import MerchantSandbox, TemplateLimits
 from botstore.money import format_yuan
 from botstore.paths import TEMPLATES
@@ -21,7 +22,8 @@ def _when(value: datetime, timezone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -
     return value.astimezone(ZoneInfo(timezone)).strftime(fmt)
 
 
-FILTERS = {"yuan": format_yuan, "when": _when}
+# `absolute`: botstore's own root-relative pictures as pages link them (botstore/images.py).
+FILTERS = {"yuan": format_yuan, "when": _when, "absolute": absolute}
 
 
 def _install(env: Environment) -> Environment:

@@ -38,7 +38,8 @@ async def test_a_store_page_shows_its_products_and_the_buy_command(
     assert "<b>House</b>" not in html  # escaped
     assert "#1 Green-tea" in html and "¥12.50" in html and "5 in stock" in html
     assert "<code>buy #1</code>" in html
-    assert '<img src="https://' not in html  # no image given in chat
+    # Listed in chat with no image: its name's card (GT for Green-tea).
+    assert '<img src="http://127.0.0.1:8080/images/cards/' in html and "/GT.svg" in html
     status, _, html = await get(client, "/stores/2")
     assert "Resold from Tea &lt;b&gt;House&lt;/b&gt;" in html and "<code>buy #2</code>" in html
 
@@ -57,7 +58,8 @@ async def test_demo_products_show_their_images(client: TestClient, sessions, clo
     async with sessions() as session, session.begin():
         await seed_demo(session, now=clock.now())
     status, _, html = await get(client, "/products/1")
-    assert status == 200 and '<img class="hero" src="https://' in html
+    # botstore's own name card, absolute with the server's public URL: no internet needed.
+    assert status == 200 and '<img class="hero" src="http://127.0.0.1:8080/images/cards/' in html
 
 
 @pytest.mark.parametrize(

@@ -80,6 +80,7 @@ def product_json(listing: stores.Listing) -> dict[str, Any]:
         "group_size": product.group_size,
         "group_hours": product.group_hours,
         "active": product.active,
+        "listed": product.listed,
         # False also when its store, or a resale's supplier, is off: fans can't buy it.
         "on_sale": listing.on_sale,
     }

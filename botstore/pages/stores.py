@@ -6,7 +6,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.errors import Deactivated, NotFound
+from botstore.errors import Deactivated, Delisted, NotFound
 from botstore.keys import config_key, db_key
 from botstore.pages import route_id
 from botstore.pages.language import html_response, page_env
@@ -38,6 +38,9 @@ class Pages:
             except Deactivated as error:
                 what, ident = error.details["what"], error.details["ident"]
                 raise web.HTTPNotFound(text=f"{what} #{ident} is deactivated") from None
+            except Delisted as error:
+                ident = error.details["product_id"]
+                raise web.HTTPNotFound(text=f"product #{ident} is not on sale") from None
         html = (
             page_env(request)
             .get_template(f"pages/{template}")

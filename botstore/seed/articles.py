@@ -4,22 +4,23 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botstore import images
 from botstore.money import Fen
 from botstore.services import articles, fans
 
-IMAGE = "https://picsum.photos/seed/{}/640/360"
 AUTHOR = "o_demo_tea_house_owner_0001"
 
 
 async def seed_articles(session: AsyncSession, *, now: datetime) -> None:
-    """The campaign's budget comes from outside; the articles go through the services."""
+    """The campaign's budget comes from outside; the articles go through the services. The
+    pictures are botstore's own name cards."""
     ad = await articles.create_campaign(
         session,
         advertiser="Fruit Farm",
         title="Mangoes picked this morning",
         description="Hainan mangoes delivered tomorrow. Tap to see the farm.",
         url="https://example.com/fruit-farm",
-        pic_url=IMAGE.format("mango-ad"),
+        pic_url=images.card_path("Hainan mangoes"),
         budget=Fen(5000),
         cpm=Fen(2000),
         cpc=Fen(50),
@@ -47,7 +48,7 @@ async def seed_articles(session: AsyncSession, *, now: datetime) -> None:
             title=title,
             digest=digest,
             body=f'{digest}\n\nSend "tip #{index + 1} 1" to reward the author.',
-            cover_url=IMAGE.format(f"article{index}"),
+            cover_url=images.card_path(title),
             author=by,
             ad_id=ad_id,
             now=now + timedelta(seconds=index),

@@ -5,10 +5,9 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botstore import images
 from botstore.money import Fen
 from botstore.services import fans, stores
-
-IMAGE = "https://picsum.photos/seed/{}/400/400"
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +15,7 @@ class DemoStore:
     openid: str
     name: str
     description: str
-    products: list[tuple[str, int, int, str]]  # name, price in fen, stock, image seed
+    products: list[tuple[str, int, int]]  # name, price in fen, stock
     group: tuple[int, int, int] | None = None  # product index, group price in fen, size
     resell: tuple[int, int, int] | None = None  # store index, product index, price in fen
 
@@ -27,9 +26,9 @@ DEMO_STORES = [
         "Tea House",
         "Spring teas from Hangzhou, packed by hand.",
         [
-            ("Longjing green tea 250g", 6800, 50, "longjing"),
-            ("Jasmine tea 100g", 3200, 80, "jasmine"),
-            ("Celadon tea cup set", 12000, 10, "teacups"),
+            ("Longjing green tea 250g", 6800, 50),
+            ("Jasmine tea 100g", 3200, 80),
+            ("Celadon tea cup set", 12000, 10),
         ],
         group=(0, 4900, 3),
     ),
@@ -38,9 +37,9 @@ DEMO_STORES = [
         "Fruit Farm",
         "Fruit picked this morning, delivered tomorrow.",
         [
-            ("Hainan mango box 5kg", 5900, 40, "mango"),
-            ("Lychee 2kg", 8800, 30, "lychee"),
-            ("Kiwi 12 pieces", 2500, 100, "kiwi"),
+            ("Hainan mango box 5kg", 5900, 40),
+            ("Lychee 2kg", 8800, 30),
+            ("Kiwi 12 pieces", 2500, 100),
         ],
     ),
     DemoStore(
@@ -48,8 +47,8 @@ DEMO_STORES = [
         "Book Corner",
         "Books and stationery; also resells Tea House's best tea.",
         [
-            ("Dot-grid notebook", 1500, 200, "notebook"),
-            ("The Three-Body Problem", 4500, 20, "threebody"),
+            ("Dot-grid notebook", 1500, 200),
+            ("The Three-Body Problem", 4500, 20),
         ],
         resell=(0, 0, 7500),
     ),
@@ -57,16 +56,17 @@ DEMO_STORES = [
 
 
 async def seed_stores(session: AsyncSession, *, now: datetime) -> None:
-    """Open the demo stores through the same services the chat commands use."""
+    """Open the demo stores through the same services the chat commands use; their pictures are
+    botstore's own name cards, so the pages show them with no internet."""
     listed: list[list[int]] = []
-    for index, spec in enumerate(DEMO_STORES):
+    for spec in DEMO_STORES:
         fan = await fans.get_or_create(session, spec.openid, now=now)
         store = await stores.open_store(session, fan, name=spec.name, now=now)
         store.description = spec.description
-        store.cover_url = IMAGE.format(f"store{index}")
+        store.cover_url = images.card_path(spec.name)
         session.add(store)
         ids = []
-        for offset, (name, price, stock, image) in enumerate(spec.products):
+        for offset, (name, price, stock) in enumerate(spec.products):
             # Distinct times, so moments shows them in listing order.
             at = now + timedelta(seconds=len(listed) * 10 + offset)
             listing = await stores.list_product(
@@ -76,7 +76,7 @@ async def seed_stores(session: AsyncSession, *, now: datetime) -> None:
                 price=Fen(price),
                 stock=stock,
                 now=at,
-                image_url=IMAGE.format(image),
+                image_url=images.card_path(name),
             )
             ids.append(listing.product.id or 0)
         listed.append(ids)

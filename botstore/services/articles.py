@@ -20,6 +20,7 @@ from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botstore import images
 from botstore.errors import BadArgument, NotFound, OwnArticle
 from botstore.models import (
     Account,
@@ -396,8 +397,11 @@ def check_ad_text(
         raise BadArgument("description", description[:40], "at most 200 characters")
     if not url.startswith(("http://", "https://")) or len(url) > 500:
         raise BadArgument("url", url[:40], "an http:// or https:// address")
-    if pic_url and (not pic_url.startswith(("http://", "https://")) or len(pic_url) > 500):
-        raise BadArgument("pic_url", pic_url[:40], "an http:// or https:// address, or empty")
+    web = pic_url.startswith(("http://", "https://")) or images.is_local(pic_url)
+    if pic_url and (not web or len(pic_url) > 500):
+        raise BadArgument(
+            "pic_url", pic_url[:40], "an http:// or https:// address, a /path here, or empty"
+        )
 
 
 def _check_prices(cpm: int, cpc: int) -> None:

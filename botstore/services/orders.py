@@ -17,6 +17,7 @@ from botstore.db import rowcount, scalar
 from botstore.errors import (
     CouponUnfunded,
     Deactivated,
+    Delisted,
     InsufficientFunds,
     NotFound,
     NotYours,
@@ -75,7 +76,7 @@ class FanOrders:
 
 async def reserve_stock(session: AsyncSession, product_id: int, qty: int) -> None:
     """Take `qty` from the supplier product's stock, or refuse: never below zero, and never
-    from a product the admin has deactivated."""
+    from a product the admin has deactivated or its owner delisted."""
     # One conditional UPDATE, as for money: concurrent buyers queue on the row and the ones
     # who find too little stock change nothing. The active test is here too, not only in the
     # caller's earlier read: on PostgreSQL a deactivation committed in between is seen here.
@@ -83,6 +84,8 @@ async def reserve_stock(session: AsyncSession, product_id: int, qty: int) -> Non
         product = await session.get(Product, product_id, populate_existing=True)
         if product is not None and not product.active:
             raise Deactivated("product", product_id, product.name)
+        if product is not None and not product.listed:
+            raise Delisted(product_id, product.name)
         raise OutOfStock(product_id, qty, product.stock if product else 0)
 
 
@@ -93,6 +96,7 @@ _RESERVE = (
     .where(
         _PRODUCTS.c.id == bindparam("product_id"),
         _PRODUCTS.c.active,
+        _PRODUCTS.c.listed,
         _PRODUCTS.c.stock >= bindparam("qty"),
     )
     .values(stock=_PRODUCTS.c.stock - bindparam("qty"))

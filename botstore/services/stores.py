@@ -1,20 +1,23 @@
-"""WeStore shops: opening a store, listing products, affiliate resale, group prices, browsing."""
+"""WeStore shops: opening a store, listing products, affiliate resale, group prices, browsing,
+and the owner's upkeep of its products (restock, price, delist, relist)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botstore import images
 from botstore.errors import (
     AlreadyReselling,
     BadArgument,
     Deactivated,
+    Delisted,
     NoStore,
     NotFound,
     NotYours,
@@ -26,6 +29,7 @@ from botstore.i18n import N_
 from botstore.models import Account, AccountKind, Fan, Product, Store
 from botstore.money import Fen, format_yuan
 from botstore.numbers import parse_whole
+from botstore.services import messages
 
 MAX_NAME = 60
 MAX_STOCK = 100_000
@@ -55,11 +59,21 @@ class Listing:
         return self.product.price_fen - self.supplier.price_fen
 
     @property
-    def on_sale(self) -> bool:
-        """Fans see it and may buy it: it, its store and (for a resale) its supplier's product
-        and store are all active."""
+    def active(self) -> bool:
+        """The admin turned none of it off: it, its store and (for a resale) its supplier's
+        product and store."""
         rows = (self.product, self.store, self.supplier, self.supplier_store)
         return all(row.active for row in rows)
+
+    @property
+    def listed(self) -> bool:
+        """Its owner sells it, and for a resale so does the supplier (`delist` turns it off)."""
+        return self.product.listed and self.supplier.listed
+
+    @property
+    def on_sale(self) -> bool:
+        """Fans see it and may buy it: active and listed."""
+        return self.active and self.listed
 
 
 def refuse_if_closed(store: Store, fan: Fan | None = None) -> None:
@@ -70,12 +84,17 @@ def refuse_if_closed(store: Store, fan: Fan | None = None) -> None:
 
 
 def refuse_unless_on_sale(listing: Listing, fan: Fan | None = None) -> None:
-    """Raise Deactivated unless the listing is on sale, naming the store when the store is off
+    """Raise Deactivated unless the listing is active, naming the store when the store is off
     (the fan's own, when it is theirs) and the product otherwise (for a resale, whatever of its
-    supplier is off: the fan only knows the listing)."""
+    supplier is off: the fan only knows the listing); Delisted when an owner took it off sale
+    (`own` when the fan delisted it)."""
     refuse_if_closed(listing.store, fan)
-    if not listing.on_sale:
-        raise Deactivated("product", listing.product.id or 0, listing.product.name)
+    product = listing.product
+    if not listing.active:
+        raise Deactivated("product", product.id or 0, product.name)
+    if not listing.listed:
+        own = fan is not None and listing.store.owner_fan_id == fan.id and not product.listed
+        raise Delisted(product.id or 0, product.name, own=own)
 
 
 def on_sale(statement: Any) -> Any:
@@ -88,10 +107,11 @@ def on_sale(statement: Any) -> Any:
         .outerjoin(supplier_store, col(supplier_store.id) == supplier.store_id)
         .where(
             col(Product.active),
+            col(Product.listed),
             col(Store.active),
             or_(
                 col(Product.supplier_product_id).is_(None),
-                and_(col(supplier.active), col(supplier_store.active)),
+                and_(col(supplier.active), col(supplier.listed), col(supplier_store.active)),
             ),
         )
     )
@@ -169,17 +189,19 @@ async def list_product(
     image_url: str = "",
     description: str = "",
 ) -> Listing:
-    """Add a product to the fan's own store; a listed product is posted to moments."""
+    """Add a product to the fan's own store; a listed product is posted to moments. Without an
+    image it gets its name's card (botstore/images.py)."""
     store = await own_store(session, fan)
+    name = _clean_name(name, "product name")
     if not 0 <= stock <= MAX_STOCK:
         raise BadArgument("stock", str(stock), f"a whole number from 0 to {MAX_STOCK}")
     if price <= 0:
         raise BadArgument("price", str(price), N_("must be more than zero"))
     product = Product(
         store_id=store.id or 0,
-        name=_clean_name(name, "product name"),
+        name=name,
         description=description,
-        image_url=image_url,
+        image_url=image_url or images.card_path(name),
         price_fen=price,
         stock=stock,
         created_at=now,
@@ -247,6 +269,185 @@ async def resell(
     session.add(product)
     await session.flush()
     return Listing(product, store, supplier, supplier_store)
+
+
+# --- the owner's upkeep: restock, price, delist, relist ---
+
+Render = Callable[[str, Mapping[str, Any]], str]
+RESALE_DELISTED = "resale_delisted"  # the outbox reason of the reseller's notice
+
+
+@dataclass(frozen=True, slots=True)
+class Repriced:
+    """A new price, and the resales it left below their supplier's: delisted, owners told."""
+
+    listing: Listing
+    old_price_fen: int
+    delisted: list[Listing]
+
+
+@dataclass(frozen=True, slots=True)
+class Switched:
+    """A delist or relist; `changed` is False when the product was so already."""
+
+    listing: Listing
+    changed: bool
+
+
+async def own_listing(session: AsyncSession, fan: Fan, product_id: int) -> Listing:
+    """The fan's own product to look after: NotYours for another store's, and refused while the
+    admin has the fan's store deactivated."""
+    listing = await listing_of(session, product_id)
+    if listing.store.owner_fan_id != fan.id:
+        raise NotYours("product", product_id, "store owner")
+    refuse_if_closed(listing.store, fan)
+    return listing
+
+
+async def _supplier_price(session: AsyncSession, listing: Listing) -> int:
+    """A resale's supplier price, its row share-locked on PostgreSQL: a supplier raising the
+    price at the same moment waits, or is waited for, so a resale never stays listed below."""
+    supplier = await session.get(
+        Product, listing.supplier.id, with_for_update={"read": True}, populate_existing=True
+    )
+    assert supplier is not None
+    return supplier.price_fen
+
+
+def parse_restock(text: str) -> int:
+    """'20' -> 20: units to add, 1 up to MAX_STOCK."""
+    qty = parse_whole(text, minimum=1, maximum=MAX_STOCK)
+    if qty is None:
+        raise BadArgument(
+            "quantity", text, N_("a whole number from 1 to %(most)s"), most=MAX_STOCK
+        )
+    return qty
+
+
+async def restock(session: AsyncSession, fan: Fan, *, product_id: int, qty: int) -> Listing:
+    """Add `qty` units to the owner's product; a resale's stock is its supplier's to add."""
+    listing = await own_listing(session, fan, product_id)
+    if listing.is_resale:
+        raise NotYours("product", listing.supplier.id or 0, "supplying store's owner")
+    # One conditional UPDATE, as buying takes stock: units bought meanwhile are never lost.
+    added = await session.exec(
+        update(Product)
+        .where(col(Product.id) == product_id, col(Product.stock) + qty <= MAX_STOCK)
+        .values(stock=col(Product.stock) + qty)
+    )
+    await session.refresh(listing.product)
+    if added.rowcount != 1:
+        raise BadArgument(
+            "quantity",
+            str(qty),
+            N_("the stock would pass %(most)s (it is %(stock)s)"),
+            most=MAX_STOCK,
+            stock=listing.product.stock,
+        )
+    return listing
+
+
+async def reprice(
+    session: AsyncSession,
+    fan: Fan,
+    *,
+    product_id: int,
+    price: Fen,
+    now: datetime,
+    render: Render | None = None,
+) -> Repriced:
+    """Set the owner's product's price. It stays above its group price; a resale's stays at
+    least its supplier's. A supplier's new price delists each resale now below it, and its
+    store's owner gets a customer-service message saying so (with `render`), in their language.
+    Orders and open group buys keep the prices they were paid at."""
+    listing = await own_listing(session, fan, product_id)
+    product = listing.product
+    if price <= 0:
+        raise BadArgument("price", str(price), N_("must be more than zero"))
+    if listing.is_resale:
+        floor = await _supplier_price(session, listing)
+        if price < floor:
+            raise PriceRefused("below_supplier", price, floor)
+    if product.group_price_fen is not None and price <= product.group_price_fen:
+        raise PriceRefused("above_group", price, product.group_price_fen, product_id=product_id)
+    old_price = product.price_fen
+    product.price_fen = price
+    session.add(product)
+    await session.flush()
+    delisted: list[Listing] = []
+    if not listing.is_resale:
+        below = await session.exec(
+            select(Product)
+            .where(
+                Product.supplier_product_id == product_id,
+                col(Product.listed),
+                col(Product.price_fen) < price,
+            )
+            .order_by(col(Product.id))
+        )
+        resales = list(below.all())
+        for resale in resales:
+            resale.listed = False
+            session.add(resale)
+        delisted = await _listings(session, resales)
+        await session.flush()
+        if render is not None:
+            await _tell_resellers(session, delisted, render=render, now=now)
+    return Repriced(listing, old_price, delisted)
+
+
+async def _tell_resellers(
+    session: AsyncSession, delisted: list[Listing], *, render: Render, now: datetime
+) -> None:
+    owners = {
+        owner.id: owner
+        for owner in await session.exec(
+            select(Fan).where(col(Fan.id).in_({item.store.owner_fan_id for item in delisted}))
+        )
+    }
+    for item in delisted:
+        owner = owners[item.store.owner_fan_id]
+        text = render(
+            "notifications/resale_delisted.txt", {"item": item, "locale": owner.language}
+        )
+        messages.send_to_outbox(
+            session,
+            owner.openid,
+            messages.text_message(owner.openid, text),
+            reason=RESALE_DELISTED,
+            now=now,
+        )
+
+
+async def delist(session: AsyncSession, fan: Fan, *, product_id: int) -> Switched:
+    """Take the owner's product off sale: fans no longer see or buy it (nor its resales);
+    orders already paid still ship."""
+    listing = await own_listing(session, fan, product_id)
+    changed = listing.product.listed
+    if changed:
+        listing.product.listed = False
+        session.add(listing.product)
+        await session.flush()
+    return Switched(listing, changed)
+
+
+async def relist(session: AsyncSession, fan: Fan, *, product_id: int) -> Switched:
+    """Put the owner's product on sale again: not one the admin deactivated, nor a resale
+    priced below its supplier's (`price` it first)."""
+    listing = await own_listing(session, fan, product_id)
+    product = listing.product
+    if not product.active:
+        raise Deactivated("product", product_id, product.name)
+    if listing.is_resale:
+        floor = await _supplier_price(session, listing)
+        if product.price_fen < floor:
+            raise PriceRefused("relist", product.price_fen, floor, product_id=product_id)
+    changed = not product.listed
+    if changed:
+        product.listed = True
+        session.add(product)
+        await session.flush()
+    return Switched(listing, changed)
 
 
 async def listing_of(session: AsyncSession, product_id: int) -> Listing:
@@ -351,8 +552,11 @@ def _text(value: str, field: str, limit: int = MAX_TEXT) -> str:
 
 def _url(value: str, field: str) -> str:
     value = _text(value, field)
-    if value and not value.startswith(("http://", "https://")):
-        raise BadArgument(field, value[:40], "an http:// or https:// address, or empty")
+    # A root-relative path is botstore's own picture (botstore/images.py): the demo's cards.
+    if value and not (value.startswith(("http://", "https://")) or images.is_local(value)):
+        raise BadArgument(
+            field, value[:40], "an http:// or https:// address, a /path here, or empty"
+        )
     return value
 
 

@@ -16,6 +16,7 @@ from handlers.orders import buy
 NAMES = (
     "Mei",
     "Tea House",
+    "Book Corner",
     "Oolong",
     "Green Tea Fund",
     "Lucky",
@@ -48,6 +49,14 @@ product = Obj(
     created_at=WHEN,
 )
 store = Obj(id=2, name="Tea House", cover_url="")
+# A resale of Oolong in Book Corner, for the upkeep replies and the reseller's notice.
+RESALE = Obj(
+    product=Obj(id=9, name="Oolong", price_fen=120000),
+    store=Obj(id=3, name="Book Corner"),
+    supplier=product,
+    supplier_store=store,
+    on_sale=True,
+)
 WXPAY_ORDER = Obj(
     out_trade_no="T20261205",
     total_fen=1500,
@@ -273,8 +282,15 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"product_id": 6, "action": "group-buy"},
     ],
     "errors/price_refused.txt": [
-        {"kind": "resale", "price_fen": 100, "limit_fen": 200},
-        {"kind": "group", "price_fen": 300, "limit_fen": 200},
+        {"kind": "resale", "price_fen": 100, "limit_fen": 200, "product_id": 0},
+        {"kind": "group", "price_fen": 300, "limit_fen": 200, "product_id": 0},
+        {"kind": "below_supplier", "price_fen": 100, "limit_fen": 200, "product_id": 6},
+        {"kind": "above_group", "price_fen": 100, "limit_fen": 200, "product_id": 6},
+        {"kind": "relist", "price_fen": 100, "limit_fen": 200, "product_id": 6},
+    ],
+    "errors/delisted.txt": [
+        {"product_id": 6, "name": "Oolong", "own": True},
+        {"product_id": 6, "name": "Oolong", "own": False},
     ],
     "errors/quota_exceeded.txt": [
         {"what": "Green Tea Fund", "limit_fen": 100000, "remaining_fen": 50, "per_fan": True},
@@ -367,6 +383,7 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         {"order_id": 12, "product": "Oolong", "qty": 2, "complete_at": when}
         for when in (WHEN, None)
     ],
+    "notifications/resale_delisted.txt": [{"item": RESALE}],
     "notifications/order_refunded.txt": [
         {"order": order, "coupon": coupon_amount},
         {"order": order, "coupon": None},
@@ -509,6 +526,26 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         },
     ],
     "stores/opened.txt": [{"store": store}],
+    "stores/restocked.txt": [
+        {"listing": Obj(product=Obj(**vars(product), stock=25)), "added": 20}
+    ],
+    "stores/repriced.txt": [
+        {"repriced": Obj(listing=Obj(product=product), old_price_fen=100, delisted=[])},
+        {"repriced": Obj(listing=Obj(product=product), old_price_fen=100, delisted=[RESALE])},
+        {
+            "repriced": Obj(
+                listing=Obj(product=product), old_price_fen=100, delisted=[RESALE, RESALE]
+            )
+        },
+    ],
+    "stores/delisted.txt": [
+        {"switched": Obj(listing=Obj(product=product), changed=changed)}
+        for changed in (True, False)
+    ],
+    "stores/relisted.txt": [
+        {"switched": Obj(listing=RESALE, changed=changed)} for changed in (True, False)
+    ]
+    + [{"switched": Obj(listing=Obj(**{**vars(RESALE), "on_sale": False}), changed=True)}],
     "stores/resold.txt": [
         {
             "listing": Obj(
