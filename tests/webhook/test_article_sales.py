@@ -111,3 +111,17 @@ async def test_a_sale_credited_to_an_article_without_that_card_is_refused_with_n
     assert await balance(wechat, "o_buyer") == "500.00"
     assert await stock(sessions, LONGJING) == 50
     assert (await article_json(client, config, 3))["sales"] == 0
+
+
+async def test_the_pages_say_it_in_chinese(
+    wechat: Emulator, client: TestClient, sessions: Sessions, clock: FrozenClock
+) -> None:
+    await seeded(sessions, clock)
+    await topup(wechat, "o_buyer", "500")
+    await say(wechat, "o_buyer", f"购买 {LONGJING} 来自 2")
+    zh = {"Accept-Language": "zh-CN"}
+    page = await (await client.get(f"/products/{LONGJING}?article=2", headers=zh)).text()
+    assert f"<code>购买 #{LONGJING} 来自 #2</code>" in page
+    page = await (await client.get("/articles/2", headers=zh)).text()
+    assert '本文带来 1 笔订单，共 <span class="price">¥68.00</span>' in page
+    assert f"<code>购买 #{LONGJING} 来自 #2</code>" in page
