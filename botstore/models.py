@@ -572,8 +572,9 @@ class AdKind:
 
 
 class Ad(SQLModel, table=True):
-    """An ad placement. Costs accrue per impression and click; settlement moves them from the
-    advertiser's account to the platform's, never more than the budget."""
+    """An ad placement. Costs accrue per impression and click, never more than the budget:
+    settlement moves the impressions' from the advertiser's account to the platform's, a
+    counted click (AdClick) its own at once, so `settled_clicks` keeps up with `clicks`."""
 
     __tablename__ = "ad"
     __table_args__ = (
