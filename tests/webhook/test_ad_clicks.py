@@ -93,6 +93,12 @@ async def test_unsigned_forged_expired_and_other_fans_hits_redirect_and_charge_n
     for hit in hits:
         assert await click(client, hit) == TARGET, hit
     assert await digest(sessions) == before  # no click, no ledger row, nothing
+    # The signature names the ad too: o_fan's link is no good for another ad.
+    other_ad = await ad_in_article(sessions, clock)
+    await wechat.say("read 2", fan="o_fan")  # o_fan has an impression of it as well
+    before = await digest(sessions)
+    assert await click(client, link.replace(f"/ads/{ad_id}/", f"/ads/{other_ad}/")) == TARGET
+    assert await digest(sessions) == before
 
     clock.advance(timedelta(hours=24))  # the link lives ad_link_valid_hours (24)
     assert await click(client, link) == TARGET
