@@ -199,6 +199,12 @@ class ArticlesConfig:
     tip_fee_bps: int = dataclasses.field(
         default=0, metadata=_check(lambda v: 0 <= v <= 10000, "must be 0-10000")
     )
+    ad_clicks_per_fan_per_day: int = dataclasses.field(
+        default=1, metadata=_check(lambda v: 1 <= v <= 100, "must be 1-100")
+    )
+    ad_link_valid_hours: int = dataclasses.field(
+        default=24, metadata=_check(lambda v: 1 <= v <= 720, "must be 1-720")
+    )
 
 
 def parse_levels(text: str) -> tuple[tuple[str, int], ...]:

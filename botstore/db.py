@@ -314,8 +314,9 @@ def sqlite_datetime(dialect: Any) -> Callable[[datetime], Any]:
     return UTCDateTime()._cached_bind_processor(dialect)
 
 
-def insert_or_skip(dialect_name: str, table: Any, *, unique: list[str]) -> Any:
-    """INSERT that does nothing when a row with the same `unique` columns exists (rowcount 0).
+def insert_or_skip(dialect_name: str, table: Any, *, unique: list[str] | None) -> Any:
+    """INSERT that does nothing when a row with the same `unique` columns exists (rowcount 0);
+    with None, when it would break any of the table's unique constraints.
 
     On PostgreSQL it first waits for an uncommitted insert of the same key to end, which is what
     makes a duplicate wait for the first copy.

@@ -310,6 +310,8 @@ class Order(SQLModel, table=True):
     supplier_store_id: int = Field(foreign_key="store.id", index=True)
     affiliate_store_id: int | None = Field(default=None, foreign_key="store.id", index=True)
     group_id: int | None = Field(default=None, foreign_key="group_buy.id", index=True)
+    # The article whose product card the buyer bought from (`buy #1 from #2`), for its sales.
+    article_id: int | None = Field(default=None, foreign_key="article.id", index=True)
     qty: int
     unit_price_fen: int = Field(sa_type=BigInteger)  # what the buyer's price list said
     supplier_unit_fen: int = Field(sa_type=BigInteger)  # what the supplier gets per unit
@@ -582,8 +584,9 @@ class AdKind:
 
 
 class Ad(SQLModel, table=True):
-    """An ad placement. Costs accrue per impression and click; settlement moves them from the
-    advertiser's account to the platform's, never more than the budget."""
+    """An ad placement. Costs accrue per impression and click, never more than the budget:
+    settlement moves the impressions' from the advertiser's account to the platform's, a
+    counted click (AdClick) its own at once, so `settled_clicks` keeps up with `clicks`."""
 
     __tablename__ = "ad"
     __table_args__ = (
@@ -615,6 +618,31 @@ class Ad(SQLModel, table=True):
     settled_clicks: int = Field(default=0, sa_type=BigInteger)
     advertiser_account_id: int = Field(foreign_key="account.id")
     active: bool = True
+    created_at: datetime = _at()
+
+
+class AdClick(SQLModel, table=True):
+    """A click that counted: through a signed link handed to the fan with `impression` (the
+    ad's impression number), at most one per impression and `slot` 1..N of the fan's daily
+    allowance (`day`, the account's date). The unique constraints make a repeat or a
+    concurrent copy insert nothing; the charge is one ledger transaction keyed on the click."""
+
+    __tablename__ = "ad_click"
+    __table_args__ = (
+        UniqueConstraint("ad_id", "impression"),
+        UniqueConstraint("ad_id", "fan_id", "day", "slot"),
+        CheckConstraint("slot > 0", name="slot"),
+        CheckConstraint("amount_fen >= 0", name="amount"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ad_id: int = Field(foreign_key="ad.id")
+    fan_id: int = Field(foreign_key="fan.id", index=True)
+    impression: int = Field(sa_type=BigInteger)
+    day: str = Field(max_length=10)  # YYYY-MM-DD in wallet.timezone
+    slot: int
+    amount_fen: int = Field(default=0, sa_type=BigInteger)  # 0: the ad charges per click no more
+    transaction_id: int | None = Field(default=None, foreign_key="ledger_transaction.id")
     created_at: datetime = _at()
 
 

@@ -222,7 +222,11 @@ class Command:
 
     @property
     def usage(self) -> str:
-        return " ".join([self.name, *(param.label for param in self.params)])
+        labels = (
+            f"[{self.options[param.name]['en']}]" if param.name in self.options else param.label
+            for param in self.params
+        )
+        return " ".join([self.name, *labels])
 
     def words_in(self, locale: str) -> tuple[str, ...]:
         """The command's words written in `locale` (余额 for zh_CN, balance for en), then

@@ -56,6 +56,7 @@ LABELS: dict[str, dict[str, str]] = {
     # A refused argument's name (BadArgument) as the fan reads it.
     "argument": {
         "amount": N_("amount"),
+        "article": N_("article"),
         "id": N_("id"),
         "quantity": N_("quantity"),
         "stock": N_("stock"),

@@ -1,5 +1,9 @@
 """Article commands: articles, read, tip (see shared/COMMANDS.md)."""
 
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from botstore import ad_links
 from botstore.money import Fen
 from botstore.router import Context, Id, Router
 from botstore.services import articles
@@ -32,11 +36,22 @@ async def read(ctx: Context, article_id: Id) -> Reply:
     """Reads one article."""
     view = await articles.read(ctx.session, ctx.fan, article_id=article_id)
     base = ctx.config.server.public_url.rstrip("/")
+    query = {"openid": ctx.fan.openid}
+    if view.ad is not None and view.impression is not None:
+        # The impression counted for this fan: the page's ad link carries it, signed, and only
+        # such a link's click charges the advertiser (botstore/ad_links.py).
+        query = ad_links.signed_query(
+            ad_links.key_of(ctx.config.wechat.app_secret),
+            ad_id=view.ad.id or 0,
+            openid=ctx.fan.openid,
+            impression=view.impression,
+            expires=ctx.now + timedelta(hours=ctx.config.articles.ad_link_valid_hours),
+        )
     card = Article(
         title=view.article.title,
         description=ctx.render("articles/article_card.txt", view=view),
         pic_url=view.article.cover_url,
-        url=f"{base}/articles/{view.article.id}?openid={ctx.fan.openid}",
+        url=f"{base}/articles/{view.article.id}?{urlencode(query)}",
     )
     if not isinstance(ctx.message, ClickEvent):
         # A reply to a fan's message shows one news item (wechat-protocol.md 3.2): the ad and
@@ -46,9 +61,12 @@ async def read(ctx: Context, article_id: Id) -> Reply:
     products = [
         Article(
             title=ctx.render("articles/product_card_title.txt", product=product),
-            description=ctx.render("articles/product_card.txt", product=product),
+            description=ctx.render(
+                "articles/product_card.txt", product=product, article=view.article
+            ),
             pic_url=product.image_url,
-            url=f"{base}/products/{product.id}",
+            # The card's link carries the article, whose sales the purchase counts among.
+            url=f"{base}/products/{product.id}?article={view.article.id}",
         )
         for product in view.products
     ]

@@ -10,22 +10,45 @@ from handlers.coupons import notifier, reward
 
 router = Router(name=__name__, title="Orders")
 
-# The option's words: the fan may type either, whatever the command word's language.
+# The options' words: the fan may type either, whatever the command word's language.
 NO_COUPON = {"en": "nocoupon", "zh_CN": "不用券"}
 NO_COUPON_WORDS = {word.lower() for word in NO_COUPON.values()}
+# `buy #1 from #2`: bought from article #2's product card, which the sale is credited to.
+FROM_ARTICLE = {"en": "from", "zh_CN": "来自"}
+FROM_ARTICLE_WORDS = {word.lower() for word in FROM_ARTICLE.values()}
 LEFT_OUT = Word("")
 
 
-def _qty_and_coupon(qty: str, nocoupon: str) -> tuple[int, bool]:
+def _article(words: list[str]) -> tuple[list[str], int | None]:
+    """`from <article id>` among the words: the other words and the article (None: none)."""
+    at = next((i for i, word in enumerate(words) if word.lower() in FROM_ARTICLE_WORDS), None)
+    if at is None:
+        return words, None
+    if at + 1 == len(words):
+        raise UsageError(_BUY, "missing", param=_BUY.params[-1])
+    try:
+        return words[:at] + words[at + 2 :], PARSERS[Id](words[at + 1])
+    except BadArgument as error:
+        details = error.details
+        raise UsageError(
+            _BUY,
+            "invalid",
+            param=_BUY.params[-1],
+            reason=details["reason"],
+            values=details["values"],
+        ) from None
+
+
+def _qty_and_coupon(words: list[str]) -> tuple[int, bool]:
     """`[qty] [nocoupon]`: either may be left out, so they are parsed here, not by position."""
-    words = [word for word in (qty, nocoupon) if word]
     use_coupon = not (words and words[-1].lower() in NO_COUPON_WORDS)
     if not use_coupon:
-        words.pop()
-    if len(words) == 2:
+        words = words[:-1]
+    if len(words) >= 2:
         if words[0].lower() in NO_COUPON_WORDS:
             raise UsageError(_BUY, "last", words=words[0])
-        raise UsageError(_BUY, "unexpected", words=words[1])
+        extra = words[2:] if words[1].lower() in NO_COUPON_WORDS else words[1:]
+        raise UsageError(_BUY, "unexpected", words=" ".join(extra))
     if not words:
         return 1, use_coupon
     try:
@@ -41,12 +64,18 @@ def _qty_and_coupon(qty: str, nocoupon: str) -> tuple[int, bool]:
         ) from None
 
 
-@router.command("buy", "购买", options={"nocoupon": NO_COUPON})
+@router.command("buy", "购买", options={"nocoupon": NO_COUPON, "source": FROM_ARTICLE})
 async def buy(
-    ctx: Context, product_id: Id, qty: Word = LEFT_OUT, nocoupon: Word = LEFT_OUT
+    ctx: Context,
+    product_id: Id,
+    qty: Word = LEFT_OUT,
+    nocoupon: Word = LEFT_OUT,
+    source: Word = LEFT_OUT,
+    article_id: Word = LEFT_OUT,
 ) -> Reply:
     """Buys and pays from your wallet; applies your best coupon unless you add nocoupon."""
-    count, use_coupon = _qty_and_coupon(qty, nocoupon)
+    words, article = _article([word for word in (qty, nocoupon, source, article_id) if word])
+    count, use_coupon = _qty_and_coupon(words)
     order = await orders.buy(
         ctx.session,
         ctx.fan,
@@ -56,6 +85,7 @@ async def buy(
         now=ctx.now,
         use_coupon=use_coupon,
         render=notifier(ctx),
+        article_id=article,
     )
     coupon = await coupons.of_order(ctx.session, order.id or 0) if order.discount_fen else None
     return ctx.text("orders/bought.txt", order=order, coupon=coupon)

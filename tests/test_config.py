@@ -158,3 +158,19 @@ def test_off_loopback_the_shipped_mini_program_secret_is_refused() -> None:
         check_exposure(load_config(DEFAULT_PATH, env=own))
     mine = own | {"BOTSTORE_MINIPROGRAM_APP_SECRET": "own-mini-secret"}
     check_exposure(load_config(DEFAULT_PATH, env=mine))
+
+
+def test_the_ad_click_allowance_and_link_lifetime_come_from_the_environment() -> None:
+    config = load_config(
+        DEFAULT_PATH,
+        env={
+            "BOTSTORE_ARTICLES_AD_CLICKS_PER_FAN_PER_DAY": "3",
+            "BOTSTORE_ARTICLES_AD_LINK_VALID_HOURS": "2",
+        },
+    )
+    assert (config.articles.ad_clicks_per_fan_per_day, config.articles.ad_link_valid_hours) == (
+        3,
+        2,
+    )
+    with pytest.raises(ConfigError, match=r"articles.ad_clicks_per_fan_per_day: must be 1-100"):
+        load_config(DEFAULT_PATH, env={"BOTSTORE_ARTICLES_AD_CLICKS_PER_FAN_PER_DAY": "0"})

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from botstore.admin import (
     ads,
+    articles,
     auth,
     clock,
     common,
@@ -27,7 +28,7 @@ from botstore.admin import (
 
 # In the navigation's order (common.NAV); auth and clock have no page of their own.
 SECTIONS = (auth, clock, dashboard, keywords, replies, menu)
-SECTIONS += (stores, merchants, partners, wealth, ads, coupons, miniprogram, wxpay)
+SECTIONS += (stores, merchants, partners, wealth, articles, ads, coupons, miniprogram, wxpay)
 
 
 def create_admin_app() -> web.Application:

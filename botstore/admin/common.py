@@ -64,6 +64,7 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("merchants", N_("Merchants"), "/admin/merchants"),
     ("partners", N_("Partners"), "/admin/partners"),
     ("wealth", N_("Wealth"), "/admin/wealth"),
+    ("articles", N_("Articles"), "/admin/articles"),
     ("ads", N_("Ads"), "/admin/ads"),
     ("coupons", N_("Coupons"), "/admin/coupons"),
     ("miniprogram", N_("Mini program"), "/admin/miniprogram"),

@@ -2,8 +2,9 @@
 
 from aiohttp import web
 
+from botstore import ad_links
 from botstore.errors import NotFound
-from botstore.keys import config_key, db_key
+from botstore.keys import clock_key, config_key, db_key
 from botstore.pages import route_id
 from botstore.pages.language import html_response, page_env
 from botstore.services import articles
@@ -42,15 +43,31 @@ class ArticlePages:
                 view = await articles.article_view(session, article_id)
             except NotFound as error:
                 raise _not_found(error) from None
-        # Viewing the page counts nothing: reads and impressions are counted by `read` in chat.
+        # Viewing the page counts nothing: reads and impressions are counted by `read` in chat,
+        # whose link carries the signed fields the ad's click link hands on.
         openid = request.query.get("openid", "")[:64]
-        return self._html(request, "article.html", view=view, openid=openid)
+        click_query = {"openid": openid} if openid else {}
+        click_query |= ad_links.passed_on(request.query)
+        return self._html(request, "article.html", view=view, click_query=click_query)
 
     async def click(self, request: web.Request) -> web.Response:
+        """302 to the ad's URL; the click counts only through a signed link (ad_links)."""
         ad_id = route_id(request, "ad_id", "ad")
+        config = request.app[config_key]
+        now = request.app[clock_key].now()
+        proof = ad_links.verify(
+            ad_links.key_of(config.wechat.app_secret), ad_id=ad_id, query=request.query, now=now
+        )
         async with request.app[db_key]() as session, session.begin():
             try:
-                ad = await articles.click(session, ad_id=ad_id)
+                hit = await articles.click(
+                    session,
+                    ad_id=ad_id,
+                    proof=proof,
+                    per_fan_per_day=config.articles.ad_clicks_per_fan_per_day,
+                    timezone=config.wallet.timezone,
+                    now=now,
+                )
             except NotFound as error:
                 raise _not_found(error) from None
-        raise web.HTTPFound(ad.url)
+        raise web.HTTPFound(hit.ad.url)

@@ -6,11 +6,12 @@ from typing import Any
 from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.errors import Deactivated, Delisted, NotFound
+from botstore.errors import BadArgument, Deactivated, Delisted, NotFound
 from botstore.keys import config_key, db_key
+from botstore.numbers import ID_MAX, parse_whole
 from botstore.pages import route_id
 from botstore.pages.language import html_response, page_env
-from botstore.services import stores
+from botstore.services import articles, stores
 
 
 def setup_pages(app: web.Application) -> None:
@@ -20,6 +21,19 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_get("/stores", pages.stores)
     app.router.add_get("/stores/{store_id}", pages.store)
     app.router.add_get("/products/{product_id}", pages.product)
+
+
+async def _card_of(session: AsyncSession, article: str, product_id: int) -> int | None:
+    """The article a product card link came from (`?article=2`), if it shows that card: the
+    page then tells the fan how to buy crediting the article."""
+    article_id = parse_whole(article, minimum=1, maximum=ID_MAX)
+    if article_id is None:
+        return None
+    try:
+        await articles.check_card(session, article_id=article_id, product_id=product_id)
+    except (NotFound, BadArgument):
+        return None
+    return article_id
 
 
 class Pages:
@@ -65,7 +79,10 @@ class Pages:
     async def product(self, request: web.Request) -> web.Response:
         product_id = route_id(request, "product_id", "product")
 
+        article = request.query.get("article", "")
+
         async def load(session: AsyncSession) -> dict[str, Any]:
-            return {"item": await stores.listing_on_sale(session, product_id)}
+            item = await stores.listing_on_sale(session, product_id)
+            return {"item": item, "article_id": await _card_of(session, article, product_id)}
 
         return await self._render(request, "product.html", load)

@@ -8,29 +8,40 @@ Where the money goes:
   clicks only count; `settle_ads` moves what they cost to the platform account. The rounding
   rule, in integer fen: the cost through n impressions is floor(n * cpm_fen / 1000), and a
   settlement pays that minus the same for the impressions settled before, so remainders carry
-  forward; each click costs cpc_fen. Payments are capped at the budget; an ad whose cost reaches
-  its budget stops showing, and stops counting.
+  forward. Payments are capped at the budget; an ad whose cost reaches its budget stops
+  showing, and stops counting.
+- A click is charged as it happens, and only through a signed link (botstore/ad_links.py)
+  handed to the fan with an impression, once per impression and within the fan's daily
+  allowance for the ad: cpc_fen (less if the budget has less left) advertiser -> platform, one
+  ledger transaction keyed on the click. Other hits charge nothing.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, update
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore import images
+from botstore.ad_links import ClickProof
+from botstore.db import insert_or_skip
 from botstore.errors import BadArgument, NotFound, OwnArticle
+from botstore.i18n import N_
 from botstore.models import (
     Account,
     AccountKind,
     Ad,
+    AdClick,
     AdKind,
     Article,
     ArticleProduct,
     ArticleTip,
     Fan,
+    Order,
+    OrderStatus,
     Product,
 )
 from botstore.money import Fen
@@ -52,6 +63,28 @@ class ArticleView:
     author_name: str
     ad: Ad | None
     products: tuple[Product, ...] = ()
+    # The ad's impression number `read` counted for this fan (None: none counted), which the
+    # fan's signed click link names.
+    impression: int | None = None
+    sales: "Sales | None" = None
+
+
+@dataclass(frozen=True, slots=True)
+class Sales:
+    """What fans bought from an article's product cards: orders and the ¥ they paid, refunded
+    (cancelled) orders left out."""
+
+    orders: int = 0
+    total_fen: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    """A hit on an ad's click redirect: the ad (for its URL) and the click it counted and
+    charged (None: it counted nothing)."""
+
+    ad: Ad
+    counted: AdClick | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +150,18 @@ async def products_of(
     return tuple((await session.exec(statement)).all())
 
 
+async def check_card(session: AsyncSession, *, article_id: int, product_id: int) -> None:
+    """Refuse a purchase credited to an article that shows no card of the product."""
+    await _article(session, article_id)
+    if not any(product.id == product_id for product in await products_of(session, article_id)):
+        raise BadArgument(
+            "article",
+            f"#{article_id}",
+            N_("it shows no card of product #%(product_id)s"),
+            product_id=product_id,
+        )
+
+
 async def add_product_card(
     session: AsyncSession, *, article_id: int, product_id: int
 ) -> ArticleProduct:
@@ -146,7 +191,23 @@ async def article_view(session: AsyncSession, article_id: int) -> ArticleView:
         await _author_name(session, article),
         ad,
         await products_of(session, article_id, on_sale_only=True),
+        sales=(await sales_of(session, [article_id])).get(article_id, Sales()),
     )
+
+
+async def sales_of(session: AsyncSession, article_ids: Sequence[int]) -> dict[int, Sales]:
+    """Sales per article (orders bought from its product cards), for those that have any."""
+    if not article_ids:
+        return {}
+    rows = await session.exec(
+        select(Order.article_id, func.count(col(Order.id)), func.sum(Order.total_fen))
+        .where(
+            col(Order.article_id).in_(article_ids),
+            col(Order.status) != OrderStatus.CANCELLED,
+        )
+        .group_by(col(Order.article_id))
+    )
+    return {article_id or 0: Sales(int(n), int(total or 0)) for article_id, n, total in rows}
 
 
 async def read(session: AsyncSession, fan: Fan, *, article_id: int) -> ArticleView:
@@ -165,12 +226,15 @@ async def read(session: AsyncSession, fan: Fan, *, article_id: int) -> ArticleVi
             .values(impressions=col(Ad.impressions) + 1)
         )
         if result.rowcount == 1:
+            # Read back in the same transaction, whose UPDATE holds the row until commit: the
+            # count is this impression's own number.
             shown = await _ad(session, article.ad_id)
     return ArticleView(
         article,
         await _author_name(session, article),
         shown,
         await products_of(session, article_id, on_sale_only=True),
+        impression=None if shown is None else shown.impressions,
     )
 
 
@@ -179,15 +243,92 @@ def _has_budget() -> object:
     return accrued < col(Ad.budget_fen)
 
 
-async def click(session: AsyncSession, *, ad_id: int) -> Ad:
-    """Count a click if the ad still shows; the ad (for its URL) either way."""
+async def click(
+    session: AsyncSession,
+    *,
+    ad_id: int,
+    proof: ClickProof | None,
+    per_fan_per_day: int,
+    timezone: str,
+    now: datetime,
+) -> Click:
+    """Count and charge a click if `proof` (a verified link) is good for one: the fan's
+    impression of this ad not clicked before, the fan's allowance for the ad today not used up,
+    the ad still showing. The ad (for its URL) either way."""
     ad = await _ad(session, ad_id)
     if ad is None:
         raise NotFound("ad", ad_id)
-    await session.exec(
-        update(Ad).where(col(Ad.id) == ad_id, *_showing()).values(clicks=col(Ad.clicks) + 1)
+    if proof is None or proof.ad_id != ad_id or proof.impression > ad.impressions:
+        return Click(ad, None)
+    fan = (await session.exec(select(Fan).where(Fan.openid == proof.openid))).first()
+    if fan is None:
+        return Click(ad, None)
+    # Lock the ad's row (PostgreSQL; SQLite has one writer at a time): the charge below is
+    # computed from its budget and what is spent, which no other click may change meanwhile.
+    locked = select(Ad).where(col(Ad.id) == ad_id).with_for_update()
+    ad = (await session.exec(locked.execution_options(populate_existing=True))).one()
+    day = now.astimezone(ZoneInfo(timezone)).date().isoformat()
+    used = (
+        await session.exec(
+            select(func.count(col(AdClick.id))).where(
+                AdClick.ad_id == ad_id, AdClick.fan_id == fan.id, AdClick.day == day
+            )
+        )
+    ).one()
+    if used >= per_fan_per_day:
+        return Click(ad, None)
+    # The claim: a second click of the impression, or a concurrent one taking the same slot of
+    # the fan's day, inserts nothing (on PostgreSQL after waiting for the first to commit).
+    claim = (
+        insert_or_skip(session.bind.dialect.name, AdClick, unique=None)
+        .values(
+            ad_id=ad_id,
+            fan_id=fan.id,
+            impression=proof.impression,
+            day=day,
+            slot=used + 1,
+            amount_fen=0,
+            created_at=now,
+        )
+        .returning(col(AdClick.id))
     )
-    return ad
+    click_id = (await session.exec(claim)).scalar_one_or_none()
+    if click_id is None:
+        return Click(ad, None)
+    charge = min(ad.cpc_fen, ad.budget_fen - ad.spent_fen)
+    values: dict[str, object] = {
+        "clicks": col(Ad.clicks) + 1,
+        "settled_clicks": col(Ad.settled_clicks) + 1,
+        "spent_fen": col(Ad.spent_fen) + charge,
+    }
+    if ad.impressions * ad.cpm_fen // 1000 + (ad.clicks + 1) * ad.cpc_fen >= ad.budget_fen:
+        values["active"] = False  # the budget is used up, as settlement would find it
+    counted = await session.exec(
+        update(Ad)
+        .where(col(Ad.id) == ad_id, col(Ad.spent_fen) == ad.spent_fen, *_showing())
+        .values(**values)
+    )
+    if counted.rowcount != 1:  # paused, budget spent, its product off sale
+        await session.exec(delete(AdClick).where(col(AdClick.id) == click_id))
+        return Click(ad, None)
+    transaction_id = None
+    if charge > 0:
+        platform = await ledger.system_account(session, AccountKind.PLATFORM)
+        txn = await ledger.transfer(
+            session,
+            key=f"ad:{ad_id}:click:{click_id}",
+            kind="ad_revenue",
+            legs=[Leg(ad.advertiser_account_id, -charge), Leg(platform.id or 0, charge)],
+            now=now,
+        )
+        transaction_id = txn.id
+    await session.exec(
+        update(AdClick)
+        .where(col(AdClick.id) == click_id)
+        .values(amount_fen=charge, transaction_id=transaction_id)
+    )
+    record = await session.get(AdClick, click_id, populate_existing=True)
+    return Click(await _campaign(session, ad_id), record)
 
 
 async def tip(
@@ -381,7 +522,42 @@ async def settle_ads(session: AsyncSession, *, now: datetime) -> int:
     return paid
 
 
-# --- the merchant admin: campaigns, their budgets and article slots ---
+# --- the merchant admin: articles with their sales; campaigns, their budgets and slots ---
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleSummary:
+    """An article as the admin's list shows it: counters, its product cards and sales."""
+
+    article: Article
+    author_name: str
+    product_ids: tuple[int, ...]
+    sales: Sales
+
+
+async def summaries(session: AsyncSession) -> list[ArticleSummary]:
+    """Every article, newest first, with the sales credited to it."""
+    all_articles = (await session.exec(select(Article).order_by(col(Article.id).desc()))).all()
+    ids = [article.id or 0 for article in all_articles]
+    sales = await sales_of(session, ids)
+    cards: dict[int, list[int]] = {}
+    rows = await session.exec(
+        select(ArticleProduct.article_id, ArticleProduct.product_id).order_by(
+            col(ArticleProduct.article_id), col(ArticleProduct.position)
+        )
+    )
+    for article_id, product_id in rows.all():
+        cards.setdefault(article_id, []).append(product_id)
+    return [
+        ArticleSummary(
+            article,
+            await _author_name(session, article),
+            tuple(cards.get(article.id or 0, ())),
+            sales.get(article.id or 0, Sales()),
+        )
+        for article in all_articles
+    ]
+
 
 MAX_AD_FEN = 1_000_000_000  # ten million yuan, as money.MAX_YUAN
 

@@ -27,7 +27,7 @@ from botstore.errors import (
     WrongStatus,
 )
 from botstore.models import AccountKind, Fan, Order, OrderStatus, Product, Store
-from botstore.services import coupons, ledger, notices, stores, wallet
+from botstore.services import articles, coupons, ledger, notices, stores, wallet
 from botstore.services.ledger import Leg
 from botstore.services.notices import Render
 
@@ -119,6 +119,7 @@ async def buy(
     now: datetime,
     use_coupon: bool = True,
     render: Render | None = None,
+    article_id: int | None = None,
 ) -> Order:
     """Reserve stock, pay from the wallet into escrow and create the paid order, once per key.
 
@@ -126,6 +127,8 @@ async def buy(
     its discount into escrow beside the buyer's money, so escrow always holds the full price.
     With `render`, the supplier's owner is told of the new order and, for a resale, the
     reseller of its sale.
+    With `article_id`, the order was bought from that article's product card and counts among
+    its sales; an article that shows no card of the product refuses the order.
     """
     existing = await scalar(session, _ORDER_OF_KEY, key=f"{key}:order")
     if existing is not None:  # a retried message
@@ -135,6 +138,8 @@ async def buy(
     listing = await stores.listing_on_sale(session, product_id, fan)
     if fan.id in (listing.store.owner_fan_id, listing.supplier_store.owner_fan_id):
         raise OwnProduct(product_id, "buy")
+    if article_id is not None:
+        await articles.check_card(session, article_id=article_id, product_id=product_id)
     # Lock order: product row, then the coupon, then accounts (ledger sorts them) - the same in
     # every writer.
     await reserve_stock(session, listing.supplier.id or 0, qty)
@@ -147,6 +152,7 @@ async def buy(
         supplier_product_id=listing.supplier.id or 0,
         supplier_store_id=listing.supplier_store.id or 0,
         affiliate_store_id=listing.store.id if listing.is_resale else None,
+        article_id=article_id,
         qty=qty,
         unit_price_fen=unit_fen,
         supplier_unit_fen=listing.supplier.price_fen,

@@ -1,7 +1,7 @@
 """a store owner delists and relists its products
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-06 06:10:00
 
 The owner's switch, beside the admin's `active` (0010): plain ADD COLUMN and DROP COLUMN, as
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,6 +12,7 @@ from botstore.console.client import Emulator
 from botstore.models import Account, AccountKind, Ad
 from botstore.services import articles
 from tests.admin.test_entities import api, bearer, refused
+from tests.clicks import ad_link_on_page, click, read_and_get_ad_link
 
 AD = {
     "advertiser": "Noodle Bar",
@@ -61,8 +62,11 @@ async def test_a_campaign_made_in_the_admin_is_shown_clicked_and_settled(
     read = await wechat.say("read 1", fan="o_reader")
     assert "Sponsored by Noodle Bar: Hand-pulled noodles" in read.body
     assert "Sponsored" not in (await wechat.say("read 2", fan="o_reader")).body
-    click = await client.get(f"/ads/{ad['id']}/click?openid=o_reader", allow_redirects=False)
-    assert (click.status, click.headers["Location"]) == (302, "https://example.com/noodles")
+    link = await ad_link_on_page(client, read)
+    assert await click(client, link) == "https://example.com/noodles"
+    # The click is charged at once; the impression when the scheduler settles.
+    _, data = await api(client, config, "GET", "ads")
+    assert (data["ads"][0]["clicks"], data["ads"][0]["spent_fen"]) == (1, 50)
 
     response = await client.post(
         "/admin/api/clock/advance", json={"hours": 1}, headers=bearer(config)
@@ -122,8 +126,7 @@ async def test_an_ad_whose_budget_is_spent_resumes_only_with_more_budget(
     client: TestClient, config: Config, wechat: Emulator, sessions, two_articles: None
 ) -> None:
     ad = await new_ad(client, config, budget="0.5", cpm="0", cpc="0.5")
-    await client.get(f"/ads/{ad['id']}/click?openid=o_r", allow_redirects=False)
-    await client.post("/admin/api/clock/advance", json={"hours": 1}, headers=bearer(config))
+    await click(client, await read_and_get_ad_link(wechat, client, "o_r", 1))
     _, data = await api(client, config, "GET", "ads")
     assert (data["ads"][0]["active"], data["ads"][0]["spent_fen"]) == (False, 50)
     await refused(client, config, sessions, "POST", f"ads/{ad['id']}/resume", None, "active")

@@ -467,8 +467,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
     "articles/index_title.txt": [{"articles": [article] * 2}],
     "articles/none.txt": [{}],
     "articles/product_card.txt": [
-        {"product": product},
-        {"product": Obj(**{**vars(product), "description": ""})},
+        {"product": product, "article": article},
+        {"product": Obj(**{**vars(product), "description": ""}), "article": article},
     ],
     "articles/product_card_title.txt": [{"product": product}],
     "articles/tipped.txt": [

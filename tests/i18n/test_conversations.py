@@ -50,7 +50,8 @@ async def test_a_chinese_conversation(
     assert "[钱包] 余额，充值 <金额>，账单" in helped
     assert "[订单] 购买 <商品编号> [数量] [不用券]" in helped
     assert await say(wechat, "o_mei", "帮助 购买") == (
-        '购买 <商品编号> [数量] [不用券]\n购买并用钱包付款；自动使用你最优惠的券，加上"不用券"则不用。'
+        "购买 <商品编号> [数量] [不用券] [来自] [文章编号]\n"
+        '购买并用钱包付款；自动使用你最优惠的券，加上"不用券"则不用。'
     )
     assert await say(wechat, "o_mei", "充值 100元") == "已充值 ¥100.00。余额：¥100.00"
     assert await say(wechat, "o_mei", "充值 1e3") == (

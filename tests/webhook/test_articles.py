@@ -1,6 +1,7 @@
 """Articles through the webhook: list, read (reads and ad impressions), tips, ad settlement."""
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -15,6 +16,7 @@ from botstore.models import AccountKind, Ad, Article, ArticleTip, Fan, LedgerTra
 from botstore.money import Fen
 from botstore.services import articles, ledger
 from botstore.wechat import NewsReply
+from tests.clicks import ad_link_on_page, click, read_and_get_ad_link
 from tests.helpers import count
 from tests.webhook.westore import balance, say, topup
 
@@ -196,7 +198,12 @@ async def test_read_counts_a_read_and_an_impression_once_per_message(
     assert isinstance(news, NewsReply) and len(news.articles) == 1
     card = news.articles[0]
     assert card.title == "Brewing tea"
-    assert card.url == "http://127.0.0.1:8080/articles/1?openid=o_x"
+    url = urlsplit(card.url)
+    assert url.path == "/articles/1"
+    query = parse_qs(url.query)
+    # The impression counted for o_x, signed: what makes o_x's click of the ad charge.
+    assert (query["openid"], query["impression"]) == (["o_x"], ["1"])
+    assert len(query["sig"][0]) == 64 and query["expires"]
     assert card.description == (
         "#1 by the account. Three minutes.\n"
         '1 reads · 0 tips (¥0.00). Tip with "tip #1 <amount>".\n'
@@ -224,8 +231,7 @@ async def test_settlement_pays_what_is_due_exactly_once_carrying_remainders(
     async with sessions() as session, session.begin():
         assert await articles.settle_ads(session, now=clock.now()) == 0
     assert await platform_balance(sessions) == 4
-    await wechat.say("read 1", fan="o_d")
-    assert (await client.get("/ads/1/click?openid=o_d", allow_redirects=False)).status == 302
+    await click(client, await ad_link_on_page(client, await wechat.say("read 1", fan="o_d")))
     clock.advance(timedelta(minutes=1))
     # The scheduler's job does the same, and again only once.
     _, _, ran = await client.app[scheduler_key].advance(timedelta())
@@ -248,20 +254,17 @@ async def test_a_spent_budget_stops_the_ad(
 ) -> None:
     ad_id = await add_ad(sessions, clock, budget=120, cpm=0, cpc=50)
     await add_article(sessions, clock, ad_id=ad_id)
-    for _ in range(4):  # the third click crosses the budget; the fourth is not counted
-        response = await client.get(f"/ads/{ad_id}/click?openid=o_x", allow_redirects=False)
-        assert response.status == 302
-    assert (await get_ad(sessions, ad_id)).clicks == 3
+    # Each click is charged as it happens: 50, 50, then the 20 the budget has left.
+    for fan, charged in (("o_a", 50), ("o_b", 100), ("o_c", 120)):
+        await click(client, await read_and_get_ad_link(wechat, client, fan, 1))
+        assert await platform_balance(sessions) == charged
+    ad = await get_ad(sessions, ad_id)
+    assert (ad.clicks, ad.impressions, ad.spent_fen, ad.active) == (3, 3, 120, False)
     exchange = await wechat.say("read 1", fan="o_x")
     assert exchange.reply is not None
     assert "Sponsored" not in exchange.reply.reply.articles[0].description
-    assert (await get_ad(sessions, ad_id)).impressions == 0
-    async with sessions() as session, session.begin():
-        assert await articles.settle_ads(session, now=clock.now()) == 1
-    ad = await get_ad(sessions, ad_id)
-    assert (ad.spent_fen, ad.active) == (120, False)
-    assert await platform_balance(sessions) == 120
-    assert await advertiser_balance(sessions, ad_id) == 0
+    assert (await get_ad(sessions, ad_id)).impressions == 3
     async with sessions() as session, session.begin():
         assert await articles.settle_ads(session, now=clock.now()) == 0
     assert await platform_balance(sessions) == 120
+    assert await advertiser_balance(sessions, ad_id) == 0

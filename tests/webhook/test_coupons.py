@@ -350,21 +350,33 @@ async def test_group_buys_take_no_coupon(
 @pytest.mark.parametrize(
     ("text", "reply"),
     [
-        ("buy 1 nocoupon 2", '"nocoupon" comes last\nUsage: buy <product id> [qty] [nocoupon]'),
-        ("buy 1 2 3", "unexpected '3'\nUsage: buy <product id> [qty] [nocoupon]"),
-        ("buy 1 2 coupon", "unexpected 'coupon'\nUsage: buy <product id> [qty] [nocoupon]"),
+        (
+            "buy 1 nocoupon 2",
+            '"nocoupon" comes last\nUsage: buy <product id> [qty] [nocoupon] [from] [article id]',
+        ),
+        (
+            "buy 1 2 3",
+            "unexpected '3'\nUsage: buy <product id> [qty] [nocoupon] [from] [article id]",
+        ),
+        (
+            "buy 1 2 coupon",
+            "unexpected 'coupon'\nUsage: buy <product id> [qty] [nocoupon] [from] [article id]",
+        ),
         (
             "buy 1 cheap",
-            "[qty]: a whole number from 1 to 999\nUsage: buy <product id> [qty] [nocoupon]",
+            "[qty]: a whole number from 1 to 999\nUsage: buy <product id> [qty] [nocoupon] [from] [article id]",
         ),
         (
             "buy 1 1000 nocoupon",
-            "[qty]: a whole number from 1 to 999\nUsage: buy <product id> [qty] [nocoupon]",
+            "[qty]: a whole number from 1 to 999\nUsage: buy <product id> [qty] [nocoupon] [from] [article id]",
         ),
-        ("buy 1 2 nocoupon x", "unexpected 'x'\nUsage: buy <product id> [qty] [nocoupon]"),
+        (
+            "buy 1 2 nocoupon x",
+            "unexpected 'x'\nUsage: buy <product id> [qty] [nocoupon] [from] [article id]",
+        ),
         (
             "buy nocoupon",
-            "<product id>: an id is a number such as #12\nUsage: buy <product id> [qty] [nocoupon]",
+            "<product id>: an id is a number such as #12\nUsage: buy <product id> [qty] [nocoupon] [from] [article id]",
         ),
         ("coupons all", "unexpected 'all'\nUsage: coupons"),
         ("buy 99 nocoupon", "There is no product #99."),
@@ -458,7 +470,7 @@ async def test_read_names_the_product_cards_in_its_one_card_and_a_click_shows_th
     exchange = await wechat.say(f"read {article_with_cards}", fan="o_x")
     news = exchange.reply.reply
     assert isinstance(news, NewsReply) and len(news.articles) == 1
-    assert 'In this article: #1 Longjing ¥68.00. Buy with "buy <product id>".' in (
+    assert 'In this article: #1 Longjing ¥68.00. Buy with "buy <product id> from #1".' in (
         news.articles[0].description
     )
     clicked = await wechat.event("CLICK", fan="o_x", event_key=f"read {article_with_cards}")
@@ -466,8 +478,10 @@ async def test_read_names_the_product_cards_in_its_one_card_and_a_click_shows_th
     assert isinstance(news, NewsReply) and len(news.articles) == 2
     card = news.articles[1]
     assert card.title == "Longjing ¥68.00"
-    assert card.url == "http://127.0.0.1:8080/products/1"
-    assert card.description == ('Send "buy #1" to order it; your best coupon applies by itself.')
+    assert card.url == "http://127.0.0.1:8080/products/1?article=1"
+    assert card.description == (
+        'Send "buy #1 from #1" to order it; your best coupon applies by itself.'
+    )
 
 
 async def test_the_article_page_shows_its_product_cards(
@@ -476,8 +490,8 @@ async def test_the_article_page_shows_its_product_cards(
     response = await client.get(f"/articles/{article_with_cards}")
     html = await response.text()
     assert response.status == 200
-    assert 'href="http://127.0.0.1:8080/products/1">#1 Longjing</a>' in html
-    assert "<code>buy #1</code>" in html
+    assert 'href="http://127.0.0.1:8080/products/1?article=1">#1 Longjing</a>' in html
+    assert "<code>buy #1 from #1</code>" in html
 
 
 async def test_product_cards_refuse_unknown_and_repeated_products(

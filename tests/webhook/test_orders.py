@@ -77,13 +77,16 @@ async def test_buy_pays_into_escrow_and_reserves_stock(wechat: Emulator, session
         ("buy 99", "There is no product #99."),
         (
             "buy 1 0",
-            "[qty]: a whole number from 1 to 999\nUsage: buy <product id> [qty] [nocoupon]",
+            "[qty]: a whole number from 1 to 999\nUsage: buy <product id> [qty] [nocoupon] [from] [article id]",
         ),
         (
             "buy 1 -1",
-            "[qty]: a whole number from 1 to 999\nUsage: buy <product id> [qty] [nocoupon]",
+            "[qty]: a whole number from 1 to 999\nUsage: buy <product id> [qty] [nocoupon] [from] [article id]",
         ),
-        ("buy", "<product id> is missing\nUsage: buy <product id> [qty] [nocoupon]"),
+        (
+            "buy",
+            "<product id> is missing\nUsage: buy <product id> [qty] [nocoupon] [from] [article id]",
+        ),
         ("buy 1 6", "Product #1 is short: only 5 left; you asked for 6."),
         (
             "buy 1 5",
