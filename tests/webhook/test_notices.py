@@ -122,7 +122,7 @@ async def test_shipping_receipt_and_payout(
     # The buyer speaks English; the order completes by itself 240 hours after shipping.
     assert shipped == (
         'Order #1 (Green-tea x 2) has shipped. Send "received #1" when it arrives; otherwise it '
-        "completes by itself on Jan 11, 2026 12:00."
+        "completes by itself on Jan 11, 2026 12:00.\nTimes are China Time."
     )
     assert (await say(wechat, "o_buyer", "received 1")).startswith("Order #1")
     assert await outbox(sessions, "o_tea", reason="order_payout") == [
