@@ -1,5 +1,6 @@
 """The real wechatpayv3 SDK, unchanged but for its gateway URL, against botstore: create, pay
-from the chat, the notification verified and decrypted by the SDK, query, refund."""
+from the chat, the notification verified and decrypted by the SDK, query, refund (and a refund
+the merchant's account can't cover)."""
 
 import asyncio
 import json
@@ -9,11 +10,15 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlmodel import select
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from botstore.clock import wall_now
 from botstore.config import Config
 from botstore.console.client import Emulator
+from botstore.models import AccountKind, LedgerTransaction, WxPayNotification
+from botstore.services import ledger
+from botstore.services import wxpay as wxpay_service
 from botstore.wechat import pay
 from tests.wxpay.conftest import APIV3_KEY, APPID, MCHID, Merchant, admin
 
@@ -179,3 +184,89 @@ async def test_the_sdk_in_certificate_mode_fetches_and_decrypts_the_platform_cer
     serial = platform_key["certificates"][0]["serial_no"]
     saved = (tmp_path / f"{serial}.pem").read_text()
     assert saved == platform_key["certificates"][0]["certificate"]
+
+
+async def merchant_balance(sessions: Any) -> int:
+    async with sessions() as session:
+        found = await wxpay_service.merchant_by_mchid(session, MCHID)
+        assert found is not None
+        return await ledger.balance_of(session, found.account_id)
+
+
+async def test_a_refund_the_merchants_balance_cant_cover_is_not_enough_and_changes_nothing(
+    client: TestClient,
+    config: Config,
+    clock: Any,
+    merchant: Merchant,
+    platform_key: dict[str, Any],
+    wechat: Emulator,
+    sessions: Any,
+    notifications: tuple[Notifications, str],
+) -> None:
+    received, notify_url = notifications
+    wechatpay = sdk(client, merchant, notify_url, platform=platform_key)
+    code, message = await asyncio.to_thread(
+        wechatpay.pay,
+        description="Lotus tea set",
+        out_trade_no="SDK20260101003",
+        amount={"total": 1250},
+        payer={"openid": "o_alice"},
+    )
+    assert code == 200, message
+    await wechat.say("topup 20", fan="o_alice")
+    await wechat.say(f"wxpay {json.loads(message)['prepay_id']}", fan="o_alice")
+    # The merchant's takings settle out to its bank (the world outside botstore): ¥2.50 stay.
+    async with sessions() as session, session.begin():
+        found = await wxpay_service.merchant_by_mchid(session, MCHID)
+        assert found is not None
+        outside = await ledger.system_account_id(session, AccountKind.OUTSIDE)
+        await ledger.transfer(
+            session,
+            key="test:settlement",
+            kind="settlement",
+            legs=[ledger.Leg(found.account_id, -1000), ledger.Leg(outside, 1000)],
+            now=clock.now(),
+        )
+    await flush_notifications(client, config)
+    await asyncio.wait_for(received.get(), 10)  # the payment's TRANSACTION.SUCCESS
+    refund = {
+        "out_refund_no": "R20260101003",
+        "amount": {"refund": 500, "total": 1250, "currency": "CNY"},
+        "out_trade_no": "SDK20260101003",
+        "notify_url": notify_url,
+    }
+
+    code, message = await asyncio.to_thread(wechatpay.refund, **refund)
+
+    assert code == 403
+    error = json.loads(message)
+    assert error["code"] == "NOT_ENOUGH"
+    assert error["message"] == "基本账户余额不足，请充值后重新发起"
+    # Nothing moved, nothing was kept: no refund to query, the order still SUCCESS, both
+    # balances as they were, no REFUND.SUCCESS to send.
+    code, message = await asyncio.to_thread(wechatpay.query_refund, out_refund_no="R20260101003")
+    assert (code, json.loads(message)["code"]) == (404, "RESOURCE_NOT_EXISTS")
+    code, message = await asyncio.to_thread(wechatpay.query, out_trade_no="SDK20260101003")
+    assert json.loads(message)["trade_state"] == "SUCCESS"
+    assert await merchant_balance(sessions) == 250
+    assert "balance: ¥7.50" in (await wechat.say("balance", fan="o_alice")).content
+    async with sessions() as session:
+        kinds = (await session.exec(select(LedgerTransaction.kind))).all()
+        notes = (await session.exec(select(WxPayNotification.event_type))).all()
+    assert "wxpay_refund" not in kinds
+    assert notes == ["TRANSACTION.SUCCESS"]
+
+    # With the money back in its account, the same out_refund_no goes through: the refused
+    # request left nothing behind that it would have to match.
+    code, message = await asyncio.to_thread(
+        wechatpay.pay,
+        description="Noodles",
+        out_trade_no="SDK20260101004",
+        amount={"total": 700},
+        payer={"openid": "o_alice"},
+    )
+    await wechat.say(f"wxpay {json.loads(message)['prepay_id']}", fan="o_alice")
+    code, message = await asyncio.to_thread(wechatpay.refund, **refund)
+    assert code == 200, message
+    assert json.loads(message)["status"] == "SUCCESS"
+    assert await merchant_balance(sessions) == 450
