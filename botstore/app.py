@@ -15,6 +15,7 @@ from botstore.clock import Clock, SystemClock
 from botstore.config import Config, check_exposure
 from botstore.console.miniprogram import setup_console_miniprogram
 from botstore.console.web import setup_console
+from botstore.console.wxpay import setup_console_wxpay
 from botstore.db import create_engine, session_factory
 from botstore.keys import (
     background_key,
@@ -91,6 +92,7 @@ def create_app(
     setup_images(app)
     setup_console(app)
     setup_console_miniprogram(app)
+    setup_console_wxpay(app)
     app[limiter_key] = SignInLimiter(config.admin.failed_signins_per_minute)
     app.add_subapp("/admin/", create_admin_app())
     return app

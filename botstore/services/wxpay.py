@@ -708,3 +708,24 @@ async def orders_of(session: AsyncSession, *, limit: int) -> list[tuple[WxPayOrd
         .limit(limit)
     )
     return [(order, mchid) for order, mchid in rows.all()]
+
+
+async def payable(
+    session: AsyncSession, *, openids: list[str], now: datetime, limit: int
+) -> list[tuple[WxPayOrder, str]]:
+    """The newest orders a fan of `openids` could pay now, with their merchant's mchid (the
+    console's cards and codes): JSAPI orders made for one of them, and H5 and Native orders,
+    which name no payer (whoever opens the link or scans the code pays)."""
+    for_them = (col(WxPayOrder.trade_type) == "JSAPI") & col(WxPayOrder.payer_openid).in_(openids)
+    rows = await session.exec(
+        select(WxPayOrder, WxPayMerchant.mchid)
+        .join(WxPayMerchant, col(WxPayMerchant.id) == col(WxPayOrder.merchant_id))
+        .where(
+            col(WxPayOrder.state) == WxPayTradeState.NOTPAY,
+            col(WxPayOrder.expires_at) > now,
+            for_them | col(WxPayOrder.trade_type).in_(("H5", "NATIVE")),
+        )
+        .order_by(col(WxPayOrder.id).desc())
+        .limit(limit)
+    )
+    return [(order, mchid) for order, mchid in rows.all()]
