@@ -574,6 +574,99 @@
     }, 2000);
   }
 
+  // --- WeChat Pay ------------------------------------------------------------------------------
+  // A fan's JSAPI and H5 orders are cards with a "Pay" button in its chat; Native orders are QR
+  // codes in the panel that the active fan scans. Both pay as `wxpay` does in the chat, and the
+  // chat's own reply (or refusal) shows as the account's answer.
+
+  const wxpayCards = new Map(); // openid -> Set of prepay_ids already shown as cards
+  const wxpayCodes = { orders: [], shown: null };
+
+  /** Pay an order (its prepay_id or code_url) as the fan; the answer goes into its chat. */
+  async function wxpay(openid, reference) {
+    notice("");
+    try {
+      const result = await api("/console/api/wxpay/pay", { openid, reference });
+      addToChat(openid, el("li", { class: "from-bot", "data-testid": result.paid ? "wxpay-paid" : "wxpay-refused" },
+        el("div", { class: "bubble" }, linkify(result.text))));
+      refreshWxPay();
+      return result;
+    } catch (error) {
+      addToChat(openid, el("li", { class: "system error", "data-testid": "send-error" }, `! ${error.message}`));
+      return null;
+    }
+  }
+
+  function payCard(openid, order) {
+    const pay = el("button", { type: "button", class: "wxpay-pay", "data-testid": "wxpay-pay" }, t("wxpay_pay"));
+    const card = el("div", { class: "wxpay-card", "data-testid": "wxpay-card", "data-prepay-id": order.prepay_id },
+      el("div", { class: "wxpay-head" }, `${t("wxpay_title")} · ${order.trade_type}`),
+      el("div", { class: "title" }, order.description),
+      el("div", { class: "wxpay-amount" }, `¥${order.amount}`),
+      el("div", { class: "meta" }, t("wxpay_order", { mchid: order.mchid, out_trade_no: order.out_trade_no })),
+      el("div", { class: "meta" }, t("wxpay_until", { until: order.expires })),
+      pay);
+    pay.addEventListener("click", async () => {
+      pay.disabled = true;
+      const result = await wxpay(openid, order.prepay_id);
+      if (result && result.paid) {
+        card.classList.add("paid");
+        pay.textContent = t("wxpay_paid");
+      } else {
+        pay.disabled = false; // closed, expired or a short wallet: the fan may try again
+      }
+    });
+    return el("li", { class: "from-bot" }, card);
+  }
+
+  function renderCodes() {
+    const box = document.getElementById("wxpay-codes");
+    const key = JSON.stringify([state.active, wxpayCodes.orders.map((order) => order.prepay_id)]);
+    if (wxpayCodes.shown === key) return; // unchanged: keep the images and the focus
+    wxpayCodes.shown = key;
+    box.hidden = !wxpayCodes.orders.length;
+    box.querySelector("ol").replaceChildren(...wxpayCodes.orders.map((order) => {
+      const scan = el("button", { type: "button", "data-testid": "wxpay-scan", disabled: !state.active },
+        state.active ? t("wxpay_scan", { fan: state.active }) : t("wxpay_no_fan"));
+      scan.addEventListener("click", () => {
+        const openid = state.active;
+        if (!openid) return;
+        systemNote(openid, t("wxpay_scanned", { out_trade_no: order.out_trade_no }), "note-wxpay-scan");
+        wxpay(openid, order.code_url);
+      });
+      return el("li", { "data-testid": "wxpay-code", "data-code-url": order.code_url },
+        el("img", { src: order.qr, alt: order.code_url, width: 132, height: 132, "data-testid": "wxpay-qr" }),
+        el("div", {},
+          el("div", { class: "title" }, order.description),
+          el("div", { class: "wxpay-amount" }, `¥${order.amount}`),
+          el("div", { class: "meta" }, t("wxpay_order", { mchid: order.mchid, out_trade_no: order.out_trade_no })),
+          el("code", { class: "meta" }, order.code_url),
+          scan));
+    }));
+  }
+
+  async function refreshWxPay() {
+    const openids = [...state.phones.keys()];
+    if (!openids.length) return;
+    let found;
+    try {
+      found = await api(`/console/api/wxpay/pending?${new URLSearchParams(openids.map((openid) => ["openid", openid]))}`);
+    } catch {
+      return; // the next round asks again
+    }
+    for (const [openid, orders] of Object.entries(found.cards)) {
+      const shown = wxpayCards.get(openid) || new Set();
+      wxpayCards.set(openid, shown);
+      for (const order of orders) {
+        if (shown.has(order.prepay_id) || !state.phones.has(openid)) continue;
+        shown.add(order.prepay_id);
+        addToChat(openid, payCard(openid, order));
+      }
+    }
+    wxpayCodes.orders = found.codes;
+    renderCodes();
+  }
+
   // --- fans, phones and tabs ------------------------------------------------------------------
 
   function renderScenes(phone) {
@@ -677,6 +770,7 @@
     if (phone) phone.scrollIntoView({ block: "nearest", inline: "nearest" });
     renderTabs();
     renderDevPanel();
+    renderCodes();
   }
 
   function addFan(fan) {
@@ -697,6 +791,7 @@
     const phone = state.phones.get(openid);
     if (phone) phone.remove();
     state.phones.delete(openid);
+    wxpayCards.delete(openid);
     if (state.active === openid) state.active = null;
     if (!state.active && state.fans.length) activate(state.fans[0].openid);
     savePrefs();
@@ -855,6 +950,8 @@
         notice(t("scan_needs_fan"));
       }
     }
+    refreshWxPay();
+    setInterval(refreshWxPay, 2000);
     document.body.dataset.ready = "true";
   }
 
