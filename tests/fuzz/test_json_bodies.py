@@ -341,6 +341,7 @@ VALID: dict[tuple[str, str], dict[str, Any]] = {
         "signType": "RSA",
         "paySign": SIGN_MARK,
     },
+    ("POST", "/console/api/wxpay/pay"): {"openid": FAN, "reference": PREPAY_MARK},
     ("POST", "/v3/refund/domestic/refunds"): {
         "out_trade_no": WXPAY_PAID,
         "out_refund_no": "FR000001",

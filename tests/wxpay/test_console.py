@@ -199,3 +199,24 @@ async def test_bad_input_is_refused(client: TestClient) -> None:
     assert (no_fan.status, bad_fan.status, no_reference.status) == (400, 400, 400)
     assert (unknown["paid"], unknown["reason"]) == (False, "unknown")
     assert "There is no WeChat Pay order wx00000000000000nothing" in unknown["text"]
+
+
+async def test_off_loopback_paying_needs_the_admin_token(
+    client: TestClient, merchant: Merchant, wechat: Emulator
+) -> None:
+    # A page elsewhere (a rebinding DNS name) must not spend a fan's wallet.
+    prepay_id = await prepay(merchant, "K20260101012", payer={"openid": "o_alice"})
+    await wechat.say("topup 20", fan="o_alice")
+    rebound = {"Host": "evil.example:8080"}
+
+    paid = await client.post(
+        "/console/api/wxpay/pay",
+        json={"openid": "o_alice", "reference": prepay_id},
+        headers=rebound,
+    )
+    listed = await client.get("/console/api/wxpay/pending?openid=o_alice", headers=rebound)
+
+    assert (paid.status, listed.status) == (401, 401)
+    assert [
+        card["prepay_id"] for card in (await pending(client, "o_alice"))["cards"]["o_alice"]
+    ] == [prepay_id]
