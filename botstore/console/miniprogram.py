@@ -6,6 +6,7 @@ subscribe messages a fan got and the page a scanned code opens.
     POST /console/api/miniprogram/subscribe  {"fan", "template_id"} -> {"grant": {...}, ...}
     GET  /console/api/miniprogram/state?fan= -> pages, templates, grants, messages
     GET  /console/api/miniprogram/page?fan=&page=&scene= -> the page's part that knows the fan
+    POST /console/api/miniprogram/scan       {"png": base64} -> the code's link, page and scene
 
 and the backend of the mini program's shop, which botstore plays for its own mini program
 (botstore/services/miniprogram_shop.py): the demo WeChat Pay merchant takes the payment.
@@ -15,10 +16,13 @@ and the backend of the mini program's shop, which botstore plays for its own min
     POST /console/api/miniprogram/paid     {"fan", "out_trade_no"} -> the shop order (or refund)
 """
 
+import asyncio
+import base64
 import json
 import re
 import secrets
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 from pydantic import Field
@@ -26,7 +30,8 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore import jsonbody
+from botstore import jsonbody, qr_reader
+from botstore.api.miniprogram import SCENE
 from botstore.console.web import OPENID, BadInput, guarded
 from botstore.errors import NotFound
 from botstore.keys import clock_key, config_key, db_key
@@ -60,6 +65,8 @@ PAGE_URLS = {
 }
 
 
+# A code's image up to 3 MB (as base64): the largest code botstore draws is far smaller.
+MAX_SCAN_BASE64 = 4 * 1024 * 1024
 # Where the payment's notification goes: the shop backend's own notify handler.
 NOTIFY_PATH = "/miniprogram/pay/notify"
 
@@ -79,6 +86,10 @@ class CheckoutBody(jsonbody.JsonBody):
     qty: int = Field(default=1, ge=1, le=miniprogram_shop.MAX_QTY)
 
 
+class ScanBody(jsonbody.JsonBody):
+    png: str = Field(min_length=1, max_length=MAX_SCAN_BASE64)
+
+
 class PaidBody(jsonbody.JsonBody):
     fan: str = FanOpenid
     out_trade_no: str = Field(pattern=r"^[A-Za-z0-9_*|-]{6,32}$")
@@ -92,6 +103,7 @@ def setup_console_miniprogram(app: web.Application) -> None:
     route.add_get("/console/api/miniprogram/page", guarded(page_of_fan))
     route.add_post("/console/api/miniprogram/checkout", guarded(checkout))
     route.add_post("/console/api/miniprogram/paid", guarded(paid))
+    route.add_post("/console/api/miniprogram/scan", guarded(scan))
     # Not the console's: WeChat Pay's notification, authenticated by the platform's signature.
     route.add_post(NOTIFY_PATH, payment_notified)
 
@@ -395,3 +407,30 @@ async def payment_notified(request: web.Request) -> web.Response:
             render = template_renderer(request.config_dict[config_key])
             await miniprogram_shop.fulfil(session, merchant, out_trade_no, now=now, render=render)
     return web.Response(status=204)
+
+
+async def scan(request: web.Request) -> web.Response:
+    """A mini-program code's image, scanned: the QR code in the PNG is read (botstore/qr_reader.py)
+    and its link, if it is one of this mini program's, names the page and scene to open."""
+    body = await _read(request, ScanBody)
+    try:
+        png = base64.b64decode(body.png, validate=True)
+    except ValueError:
+        raise BadInput("png must be the image as base64") from None
+    try:
+        # Pure Python over every pixel: off the event loop.
+        text = await asyncio.get_running_loop().run_in_executor(None, qr_reader.read, png)
+    except qr_reader.Unreadable as error:
+        raise BadInput(str(error)) from None
+    link = urlsplit(text)
+    query = parse_qs(link.query)
+    page, scene = query.get("page", [""])[0], query.get("scene", [""])[0]
+    app_id = request.config_dict[config_key].miniprogram.app_id
+    if (
+        link.path != "/wxa/open"
+        or query.get("appid", [""])[0] != app_id
+        or not miniprogram.page_exists(page)
+        or not SCENE.fullmatch(scene)
+    ):
+        raise BadInput(f"not a code of this mini program: it reads {text[:200]!r}")
+    return web.json_response({"link": text, "page": page, "scene": scene})
