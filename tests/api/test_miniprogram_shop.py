@@ -2,6 +2,7 @@
 Pay JSAPI order for the fan's mini-program openid, wx.requestPayment pays it, and the shop's
 backend turns the payment into a shop order once (or refunds it), money balanced throughout."""
 
+import asyncio
 import json
 from typing import Any
 
@@ -261,3 +262,35 @@ async def test_the_payment_notification_makes_the_order_when_the_mini_program_do
     async with sessions() as session:
         assert (await session.exec(select(func.count()).select_from(Order))).one() == 1
     assert await books(sessions) == (0, 0, 3200)
+
+
+async def test_the_mini_program_and_the_notification_racing_make_one_order(
+    client: TestClient,
+    demo: None,
+    wechat: Emulator,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    await wechat.say("topup 100", fan="o_alice")
+    checkout = await buy(client, "o_alice", JASMINE, qty=3)
+    async with sessions() as session, session.begin():
+        notification = (await session.exec(select(WxPayNotification))).one()
+        merchant = await session.get(WxPayMerchant, notification.merchant_id)
+        assert merchant is not None
+        keys = await platform.load_or_make(session, now=clock.now())
+    body = notify.notification_body(wxpay.Claim(notification, merchant, 1, clock.now()))
+    headers = notify.signed_headers(keys, body, public_key_mode=False)
+    claim = {"fan": "o_alice", "out_trade_no": checkout["out_trade_no"]}
+
+    answers = await asyncio.gather(
+        post(client, "/console/api/miniprogram/paid", claim),
+        client.post("/miniprogram/pay/notify", data=body, headers=headers),
+        post(client, "/console/api/miniprogram/paid", claim),
+    )
+
+    first, delivered, second = answers
+    assert first[0] == second[0] == 200 and delivered.status == 204
+    assert first[1]["order"] == second[1]["order"]
+    async with sessions() as session:
+        assert (await session.exec(select(func.count()).select_from(Order))).one() == 1
+    assert await books(sessions) == (0, 0, 9600)

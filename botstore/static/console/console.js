@@ -633,6 +633,7 @@
     if (!shown) return;
     await refreshMiniProgram(openid, { full: true });
     if (!phone.dataset.mpPage) openMiniPage(openid, "pages/index/index", "");
+    else renderViewer(openid); // the wallet may have moved in the chat meanwhile
   }
 
   async function allowTemplate(openid, templateId) {
