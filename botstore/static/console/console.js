@@ -512,9 +512,22 @@
     return `¥${(fen / 100).toFixed(2)}`;
   }
 
+  /** Why the fan can't buy (the server's code), in words. */
+  function refusal(code) {
+    const words = {
+      sold_out: t("mp_refused_sold_out"),
+      not_on_sale: t("mp_refused_not_on_sale"),
+      own_product: t("mp_refused_own_product"),
+      price_changed: t("mp_refused_price_changed"),
+      qty: t("mp_refused_qty"),
+    };
+    return words[code] || code;
+  }
+
   function orderLine(order) {
+    const statuses = { paid: t("order_paid"), shipped: t("order_shipped"), completed: t("order_completed"), cancelled: t("order_cancelled") };
     return el("li", { "data-testid": "mp-order", "data-order": order.id },
-      t("mp_order_line", { id: order.id, qty: order.qty, total: yuan(order.total_fen), status: t(`order_${order.status}`) }));
+      t("mp_order_line", { id: order.id, qty: order.qty, total: yuan(order.total_fen), status: statuses[order.status] || order.status }));
   }
 
   /** The part of the page that knows who is looking: the signed-in fan, their wallet, and on a
@@ -537,7 +550,7 @@
       const product = seen.product;
       parts.push(el("div", { "data-testid": "mp-offer" }, t("mp_offer", { price: yuan(product.price_fen), stock: product.stock })));
       if (product.refused) {
-        parts.push(el("div", { class: "mp-refused", "data-testid": "mp-refused" }, t(`mp_refused_${product.refused}`)));
+        parts.push(el("div", { class: "mp-refused", "data-testid": "mp-refused" }, refusal(product.refused)));
       } else {
         const qty = el("input", { type: "number", min: 1, max: 99, value: 1, size: 3, "aria-label": t("mp_qty"), "data-testid": "mp-qty" });
         const form = el("form", { class: "mp-buy" }, qty, el("button", { type: "submit", "data-testid": "mp-buy" }, t("mp_buy")));
@@ -586,7 +599,7 @@
     const checkout = await apiAnswer("/console/api/miniprogram/checkout", { fan: openid, product_id: productId, qty });
     if (!checkout.ok) {
       result().textContent = t("mp_pay_failed", {
-        reason: checkout.data.refused ? t(`mp_refused_${checkout.data.refused}`) : checkout.data.message,
+        reason: checkout.data.refused ? refusal(checkout.data.refused) : checkout.data.message,
       });
       return;
     }
@@ -607,7 +620,7 @@
       result().textContent = t("mp_paid", { amount: yuan(done.data.order.total_fen), id: done.data.order.id, balance: yuan(done.data.balance_fen) });
     } else {
       result().textContent = t("mp_refunded", {
-        reason: t(`mp_refused_${done.data.refused}`), amount: yuan(done.data.refunded_fen), balance: yuan(done.data.balance_fen),
+        reason: refusal(done.data.refused), amount: yuan(done.data.refunded_fen), balance: yuan(done.data.balance_fen),
       });
     }
   }
