@@ -294,3 +294,25 @@ async def test_the_mini_program_and_the_notification_racing_make_one_order(
     async with sessions() as session:
         assert (await session.exec(select(func.count()).select_from(Order))).one() == 1
     assert await books(sessions) == (0, 0, 9600)
+
+
+async def test_a_payment_at_an_old_price_is_refunded_and_the_chat_pays_a_mini_program_order(
+    client: TestClient, demo: None, wechat: Emulator, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await wechat.say("topup 50", fan="o_alice")
+    status, checkout = await post(
+        client, "/console/api/miniprogram/checkout", {"fan": "o_alice", "product_id": JASMINE}
+    )
+    body = {"fan": "o_alice", "out_trade_no": checkout["out_trade_no"]}
+    unpaid = await post(client, "/console/api/miniprogram/paid", body)
+    # The order names the fan's mini-program openid: `wxpay` in the chat pays it all the same.
+    prepay_id = checkout["payment"]["package"].removeprefix("prepay_id=")
+    paid_in_chat = await wechat.say(f"wxpay {prepay_id}", fan="o_alice")
+    await wechat.say(f"price {JASMINE} 40", fan=TEA_HOUSE_OWNER)
+    status, paid = await post(client, "/console/api/miniprogram/paid", body)
+
+    assert unpaid[0] == 400 and "not paid" in unpaid[1]
+    assert "¥32.00" in paid_in_chat.content
+    assert status == 200 and paid["refused"] == "price_changed"
+    assert paid["refunded_fen"] == 3200 and paid["balance_fen"] == 5000
+    assert await books(sessions) == (0, 0, 0)
