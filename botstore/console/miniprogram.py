@@ -33,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botstore import jsonbody, qr_reader
 from botstore.api.miniprogram import SCENE
 from botstore.console.web import OPENID, BadInput, guarded
-from botstore.errors import NotFound
+from botstore.errors import DomainError, NotFound
 from botstore.keys import clock_key, config_key, db_key
 from botstore.models import (
     Fan,
@@ -368,6 +368,8 @@ async def paid(request: web.Request) -> web.Response:
             )
         except wxpay.WxPayError as error:
             raise BadInput(f"{body.out_trade_no}: {error.message}") from None
+        except DomainError as error:  # e.g. the merchant's account drained by refunds meanwhile
+            raise web.HTTPConflict(text=f"{body.out_trade_no}: not filled yet: {error}") from None
         if done.payment.payer_fan_id != fan.id:
             raise BadInput(f"{body.out_trade_no}: not paid by {fan.openid}")
         result: dict[str, Any] = {"out_trade_no": body.out_trade_no}
