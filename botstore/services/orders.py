@@ -120,6 +120,7 @@ async def buy(
     use_coupon: bool = True,
     render: Render | None = None,
     article_id: int | None = None,
+    paid_from: int | None = None,
 ) -> Order:
     """Reserve stock, pay from the wallet into escrow and create the paid order, once per key.
 
@@ -129,6 +130,8 @@ async def buy(
     reseller of its sale.
     With `article_id`, the order was bought from that article's product card and counts among
     its sales; an article that shows no card of the product refuses the order.
+    With `paid_from`, the money comes from that ledger account instead of the wallet: the fan
+    paid it there first (the mini program's shop, through WeChat Pay).
     """
     existing = await scalar(session, _ORDER_OF_KEY, key=f"{key}:order")
     if existing is not None:  # a retried message
@@ -173,7 +176,8 @@ async def buy(
     order.total_fen = price - discount
     legs = [Leg(await ledger.system_account_id(session, AccountKind.ESCROW), price)]
     if order.total_fen:
-        legs.append(Leg(wallet.wallet_id(fan), -order.total_fen))
+        payer_id = wallet.wallet_id(fan) if paid_from is None else paid_from
+        legs.append(Leg(payer_id, -order.total_fen))
     platform_id = None
     if discount:
         platform_id = await ledger.system_account_id(session, AccountKind.PLATFORM)

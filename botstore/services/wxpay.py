@@ -18,6 +18,7 @@ from botstore.models import (
     Account,
     AccountKind,
     Fan,
+    MiniProgramUser,
     WxPayMerchant,
     WxPayNotification,
     WxPayNotificationAttempt,
@@ -338,7 +339,7 @@ async def pay(session: AsyncSession, fan: Fan, *, reference: str, key: str, now:
         raise PaymentRefused(reference, "closed", order)
     if now >= order.expires_at:
         raise PaymentRefused(reference, "expired", order)
-    if order.trade_type == "JSAPI" and order.payer_openid not in (None, fan.openid):
+    if order.trade_type == "JSAPI" and not await _payer_is(session, order, fan):
         raise PaymentRefused(reference, "other_payer", order)
     merchant = await session.get(WxPayMerchant, order.merchant_id)
     assert merchant is not None and order.id is not None
@@ -380,6 +381,18 @@ async def pay(session: AsyncSession, fan: Fan, *, reference: str, key: str, now:
         now=now,
     )
     return Paid(order, merchant, await ledger.balance_of(session, account_id))
+
+
+async def _payer_is(session: AsyncSession, order: WxPayOrder, fan: Fan) -> bool:
+    """Whether the fan may pay this JSAPI order: it names no payer, or the fan by their openid
+    of the account or of the mini program (a mini-program backend orders for the openid
+    jscode2session gave it)."""
+    if order.payer_openid in (None, fan.openid):
+        return True
+    statement = select(MiniProgramUser.id).where(
+        col(MiniProgramUser.fan_id) == fan.id, col(MiniProgramUser.openid) == order.payer_openid
+    )
+    return (await session.exec(statement)).first() is not None
 
 
 # --- refunds ---

@@ -1,6 +1,8 @@
 """The console's mini-program view in Debian's chromium: the phone switches to the mini program,
 wx.login gives a code the backend exchanges, "Allow" grants a subscribe message the backend then
-sends and the view shows, and a scanned code opens its page with its scene."""
+sends and the view shows, and a scanned code opens its page with its scene. The pages know the
+fan: a product bought with wx.requestPayment shows on its page and its store's, and a code's
+image, scanned, opens its page."""
 
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,7 +15,7 @@ from botstore.clock import FrozenClock
 from botstore.keys import config_key, db_key
 from botstore.seed import seed_demo
 from botstore.seed.miniprogram import DEMO_TEMPLATES
-from tests.browser.test_console_browser import add_fan
+from tests.browser.test_console_browser import add_fan, say
 
 try:
     from playwright.async_api import expect
@@ -116,3 +118,77 @@ async def test_the_mini_program_view_logs_in_allows_shows_messages_and_scans(
     await expect(phone.get_by_test_id("miniprogram")).to_be_visible()
     await expect(phone).to_have_attribute("data-mp-scene", "product=2")
     await expect(phone.get_by_test_id("mp-frame")).to_have_attribute("src", "/stores/2")
+
+
+async def test_the_fan_buys_in_the_mini_program_with_wechat_pay_and_scans_a_code_image(
+    page: Any, server: TestServer, clock: FrozenClock
+) -> None:
+    async with server.app[db_key]() as session, session.begin():
+        await seed_demo(session, now=clock.now())
+    program = server.app[config_key].miniprogram
+    phone = await add_fan(page, "o_alice", "Alice")
+    await say(phone, "topup 100")
+    await phone.get_by_test_id("mp-toggle").click()
+    view = phone.get_by_test_id("miniprogram")
+    await expect(view.get_by_test_id("mp-who")).to_have_text("Signed in as Alice · wallet ¥100.00")
+
+    # The Jasmine tea's page (product #2): what it costs, and a Buy button for this fan.
+    await view.get_by_test_id("mp-page").select_option("pages/product/product")
+    await view.get_by_test_id("mp-scene").fill("id=2")
+    await view.get_by_test_id("mp-go").click()
+    await expect(view.get_by_test_id("mp-offer")).to_have_text("¥32.00 · 80 in stock")
+    await expect(view.get_by_test_id("mp-bought")).to_have_count(0)
+    await view.get_by_test_id("mp-qty").fill("2")
+    await view.get_by_test_id("mp-buy").click()
+    result = view.get_by_test_id("mp-pay-result")
+    await expect(result).to_have_attribute("data-outcome", "ordered")
+    await expect(result).to_have_text("Paid ¥64.00: order #1 placed. Wallet ¥36.00")
+    await expect(view.get_by_test_id("mp-order")).to_have_text(["order #1 · ×2 · ¥64.00 · paid"])
+    await expect(view.get_by_test_id("mp-offer")).to_have_text("¥32.00 · 78 in stock")
+    await expect(view.get_by_test_id("mp-who")).to_contain_text("wallet ¥36.00")
+    frame = page.frame_locator('[data-testid="phone-o_alice"] [data-testid="mp-frame"]')
+    await expect(frame.locator("body")).to_contain_text("78 in stock")
+
+    # The order is the shop's: the chat lists it.
+    await phone.get_by_test_id("mp-toggle").click()
+    assert "#1" in await (await say(phone, "orders")).text_content()
+    await phone.get_by_test_id("mp-toggle").click()
+
+    # A code the backend made for Tea House's page, scanned from its image.
+    token = (
+        await backend_get(
+            server,
+            "/cgi-bin/token",
+            grant_type="client_credential",
+            appid=program.app_id,
+            secret=program.app_secret,
+        )
+    )["access_token"]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            server.make_url("/wxa/getwxacodeunlimit"),
+            params={"access_token": token},
+            json={"scene": "store=1", "page": "pages/store/store"},
+        ) as response,
+    ):
+        png = await response.read()
+    await view.get_by_test_id("mp-scan-file").set_input_files(
+        {"name": "code.png", "mimeType": "image/png", "buffer": png}
+    )
+    await expect(phone).to_have_attribute("data-mp-page", "pages/store/store")
+    await expect(phone).to_have_attribute("data-mp-scene", "store=1")
+    await expect(view.get_by_test_id("mp-frame")).to_have_attribute("src", "/stores/1")
+    await expect(view.get_by_test_id("mp-order")).to_have_text(["order #1 · ×2 · ¥64.00 · paid"])
+
+    # A product of the fan's own store can't be bought: the page says so, with no Buy button.
+    owner = await add_fan(page, "o_demo_tea_house_owner_0001", "Tea House")
+    await owner.get_by_test_id("mp-toggle").click()
+    mine = owner.get_by_test_id("miniprogram")
+    await mine.get_by_test_id("mp-page").select_option("pages/product/product")
+    await mine.get_by_test_id("mp-scene").fill("2")
+    await mine.get_by_test_id("mp-go").click()
+    await expect(mine.get_by_test_id("mp-refused")).to_have_text(
+        "Your own store sells this: you can't buy it"
+    )
+    await expect(mine.get_by_test_id("mp-buy")).to_have_count(0)

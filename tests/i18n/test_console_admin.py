@@ -67,6 +67,7 @@ async def test_the_console_in_chinese_shows_no_english_words(client: TestClient)
     # Protocol names stay as WeChat's documentation writes them.
     kept = {"botstore", "AES", "Webhook", "URL", "Token", "AppID", "EncodingAESKey", "openid"}
     kept |= {"wx", "gh", "login", "requestSubscribeMessage", "EventKey", "CLICK", "SCAN", "key"}
+    kept |= {"requestPayment"}
     kept |= {"English", "http", "wechat", "alice", "code", "MsgId", "ID"}
     english = set(LATIN_WORD.findall(visible_text(chinese))) - kept
     assert not english, english

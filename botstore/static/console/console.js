@@ -505,6 +505,138 @@
     mp.querySelector(".mp-frame").src = url;
     phone.dataset.mpPage = path;
     phone.dataset.mpScene = scene || "";
+    renderViewer(openid);
+  }
+
+  function yuan(fen) {
+    return `¥${(fen / 100).toFixed(2)}`;
+  }
+
+  /** Why the fan can't buy (the server's code), in words. */
+  function refusal(code) {
+    const words = {
+      sold_out: t("mp_refused_sold_out"),
+      not_on_sale: t("mp_refused_not_on_sale"),
+      own_product: t("mp_refused_own_product"),
+      price_changed: t("mp_refused_price_changed"),
+      qty: t("mp_refused_qty"),
+    };
+    return words[code] || code;
+  }
+
+  function orderLine(order) {
+    const statuses = { paid: t("order_paid"), shipped: t("order_shipped"), completed: t("order_completed"), cancelled: t("order_cancelled") };
+    return el("li", { "data-testid": "mp-order", "data-order": order.id },
+      t("mp_order_line", { id: order.id, qty: order.qty, total: yuan(order.total_fen), status: statuses[order.status] || order.status }));
+  }
+
+  /** The part of the page that knows who is looking: the signed-in fan, their wallet, and on a
+   *  product's page what they can do and have bought (on a store's, their orders there). */
+  async function renderViewer(openid) {
+    const phone = state.phones.get(openid);
+    const box = miniProgramOf(openid).querySelector(".mp-viewer");
+    const params = new URLSearchParams({ fan: openid, page: phone.dataset.mpPage || "", scene: phone.dataset.mpScene || "" });
+    let seen;
+    try {
+      seen = await api(`/console/api/miniprogram/page?${params}`);
+    } catch (error) {
+      notice(t("mp_error", { error: error.message }));
+      return;
+    }
+    const viewer = seen.viewer;
+    const parts = [el("div", { class: "mp-who", "data-testid": "mp-who" },
+      t("mp_signed_in", { name: viewer.nickname || viewer.openid, balance: yuan(viewer.balance_fen) }))];
+    if (seen.product) {
+      const product = seen.product;
+      parts.push(el("div", { "data-testid": "mp-offer" }, t("mp_offer", { price: yuan(product.price_fen), stock: product.stock })));
+      if (product.refused) {
+        parts.push(el("div", { class: "mp-refused", "data-testid": "mp-refused" }, refusal(product.refused)));
+      } else {
+        const qty = el("input", { type: "number", min: 1, max: 99, value: 1, size: 3, "aria-label": t("mp_qty"), "data-testid": "mp-qty" });
+        const form = el("form", { class: "mp-buy" }, qty, el("button", { type: "submit", "data-testid": "mp-buy" }, t("mp_buy")));
+        form.addEventListener("submit", (event) => {
+          event.preventDefault();
+          buyProduct(openid, product.id, Number(qty.value));
+        });
+        parts.push(form);
+      }
+      if (product.bought.length) {
+        parts.push(el("div", {}, t("mp_bought")), el("ul", { "data-testid": "mp-bought" }, product.bought.map(orderLine)));
+      }
+    }
+    if (seen.store) {
+      if (seen.store.own) parts.push(el("div", { "data-testid": "mp-own-store" }, t("mp_your_store")));
+      parts.push(seen.store.orders.length
+        ? el("div", {}, t("mp_orders_here"), el("ul", { "data-testid": "mp-store-orders" }, seen.store.orders.map(orderLine)))
+        : el("div", {}, t("mp_none_here")));
+    }
+    const result = box.querySelector(".mp-pay-result") || el("output", { class: "mp-pay-result", "data-testid": "mp-pay-result" });
+    box.replaceChildren(...parts, result);
+  }
+
+  /** POST that hands back refusals' JSON too (a 409 says why in {"refused"}). */
+  async function apiAnswer(path, body) {
+    const response = await fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    let data = null;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = { message: text };
+    }
+    return { ok: response.ok, data };
+  }
+
+  /** Buying as a mini program does: its backend makes the WeChat Pay order and signs the
+   *  parameters, wx.requestPayment pays it, and the backend hears of it and makes the order. */
+  async function buyProduct(openid, productId, qty) {
+    notice("");
+    const result = () => miniProgramOf(openid).querySelector(".mp-pay-result");
+    const checkout = await apiAnswer("/console/api/miniprogram/checkout", { fan: openid, product_id: productId, qty });
+    if (!checkout.ok) {
+      result().textContent = t("mp_pay_failed", {
+        reason: checkout.data.refused ? refusal(checkout.data.refused) : checkout.data.message,
+      });
+      return;
+    }
+    const order = checkout.data;
+    result().textContent = t("mp_paying", { amount: yuan(order.total_fen), what: order.description });
+    const paid = await apiAnswer("/console/api/wxpay/request-payment", { openid, ...order.payment });
+    if (!paid.ok) {
+      result().textContent = t("mp_pay_failed", { reason: paid.data.errMsg || paid.data.message });
+      return;
+    }
+    const done = await apiAnswer("/console/api/miniprogram/paid", { fan: openid, out_trade_no: order.out_trade_no });
+    await renderViewer(openid);
+    const frame = miniProgramOf(openid).querySelector(".mp-frame");
+    frame.src = frame.getAttribute("src"); // the page's stock changed
+    result().dataset.outcome = done.ok ? (done.data.order ? "ordered" : "refunded") : "failed";
+    if (!done.ok) result().textContent = t("mp_pay_failed", { reason: done.data.message });
+    else if (done.data.order) {
+      result().textContent = t("mp_paid", { amount: yuan(done.data.order.total_fen), id: done.data.order.id, balance: yuan(done.data.balance_fen) });
+    } else {
+      result().textContent = t("mp_refunded", {
+        reason: refusal(done.data.refused), amount: yuan(done.data.refunded_fen), balance: yuan(done.data.balance_fen),
+      });
+    }
+  }
+
+  /** Scanning a code's image: the server reads the QR code in the PNG; its link opens the page. */
+  async function scanImage(openid, file) {
+    notice("");
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    const read = await apiAnswer("/console/api/miniprogram/scan", { png: btoa(binary) });
+    if (!read.ok) {
+      notice(t("mp_scan_failed", { error: read.data.message }));
+      return;
+    }
+    scanLink(openid, read.data.link);
   }
 
   async function showMiniProgram(openid, shown) {
@@ -514,6 +646,7 @@
     if (!shown) return;
     await refreshMiniProgram(openid, { full: true });
     if (!phone.dataset.mpPage) openMiniPage(openid, "pages/index/index", "");
+    else renderViewer(openid); // the wallet may have moved in the chat meanwhile
   }
 
   async function allowTemplate(openid, templateId) {
@@ -566,6 +699,11 @@
     mp.querySelector(".mp-scan-box").addEventListener("submit", (event) => {
       event.preventDefault();
       scanLink(openid, mp.querySelector(".mp-scan-link").value.trim());
+    });
+    mp.querySelector(".mp-scan-file").addEventListener("change", (event) => {
+      const [file] = event.target.files;
+      if (file) scanImage(openid, file);
+      event.target.value = "";
     });
     // New subscribe messages show up while the mini program is open.
     const timer = setInterval(() => {
