@@ -412,15 +412,16 @@ async def payment_notified(request: web.Request) -> web.Response:
 
 
 async def scan(request: web.Request) -> web.Response:
-    """A mini-program code's image, scanned: the QR code in the PNG is read (botstore/qr_reader.py)
-    and its link, if it is one of this mini program's, names the page and scene to open."""
+    """A mini-program code's image, scanned: the QR code in the PNG is read (botstore/qr_reader.py,
+    Pillow and zxing-cpp) and its link, if it is one of this mini program's, names the page and
+    scene to open."""
     body = await _read(request, ScanBody)
     try:
         png = base64.b64decode(body.png, validate=True)
     except ValueError:
         raise BadInput("png must be the image as base64") from None
     try:
-        # Pure Python over every pixel: off the event loop.
+        # Decoding the pixels and searching them for a code take CPU: off the event loop.
         text = await asyncio.get_running_loop().run_in_executor(None, qr_reader.read, png)
     except qr_reader.Unreadable as error:
         raise BadInput(str(error)) from None

@@ -1,6 +1,6 @@
 """Scanning a mini-program code's image in the console: the QR code in the PNG that
-/wxa/getwxacodeunlimit answered is read (botstore/qr_reader.py), and its link names the page and
-the scene; anything else is refused saying why."""
+/wxa/getwxacodeunlimit answered is read (botstore/qr_reader.py: Pillow and zxing-cpp), and its link
+names the page and the scene; anything else is refused saying why."""
 
 import base64
 import io
@@ -18,6 +18,8 @@ from botstore.config import Config
 from tests.api.test_miniprogram import miniprogram_token
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 async def scan(client: TestClient, png: bytes) -> tuple[int, Any]:
@@ -87,7 +89,7 @@ def rgb_png(modules: list[list[bool]], scale: int) -> bytes:
 
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
     return (
-        qr_reader.SIGNATURE
+        PNG_SIGNATURE
         + chunk(b"IHDR", header)
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
@@ -113,6 +115,32 @@ async def test_a_copy_of_a_code_in_colour_reads_the_same(
     assert status == 200 and (read["page"], read["scene"]) == ("pages/article/article", "7")
 
 
+def link_of(config: Config, page: str = "pages%2Findex%2Findex", scene: str = "a") -> str:
+    return (
+        f"http://127.0.0.1:8080/wxa/open?appid={config.miniprogram.app_id}"
+        f"&page={page}&scene={scene}"
+    )
+
+
+def modules_of(text: str) -> list[list[bool]]:
+    """The code's modules with a quiet zone of 4 around them (error level M: 15% restorable)."""
+    matrix = [[bool(m) for m in row] for row in segno.make_qr(text, error="m").matrix]
+    blank = [False] * (len(matrix) + 8)
+    return [blank] * 4 + [[False] * 4 + row + [False] * 4 for row in matrix] + [blank] * 4
+
+
+async def test_a_slightly_damaged_code_reads_as_it_was_drawn(
+    client: TestClient, config: Config
+) -> None:
+    grid = modules_of(link_of(config))
+    for row, column in [(-5, -5), (-5, -6), (-6, -5), (20, 25)]:  # a smudge, a speck
+        grid[row][column] = not grid[row][column]
+
+    status, read = await scan(client, rgb_png(grid, 2))
+
+    assert status == 200 and read["link"] == link_of(config)
+
+
 async def test_what_is_not_a_code_of_this_mini_program_is_refused_saying_why(
     client: TestClient, config: Config
 ) -> None:
@@ -121,31 +149,43 @@ async def test_what_is_not_a_code_of_this_mini_program_is_refused_saying_why(
         "http://127.0.0.1:8080/wxa/open?appid=wx0000000000000000&page=pages%2Findex%2Findex&scene=a",
         scale=4,
     )
-    genuine = png_of(
-        f"http://127.0.0.1:8080/wxa/open?appid={config.miniprogram.app_id}"
-        "&page=pages%2Findex%2Findex&scene=a",
-        scale=1,
-        border=0,
-    )
-    # One data module flipped: the error-correction codewords no longer match.
-    grid = [
-        [bool(m) for m in row]
-        for row in segno.make_qr(
-            f"http://127.0.0.1:8080/wxa/open?appid={config.miniprogram.app_id}&page=pages%2Findex%2Findex&scene=a",
-            error="m",
-        ).matrix
+    genuine = png_of(link_of(config), scale=1, border=0)
+    # The finder patterns intact, so the code is found, but a block of its middle inverted:
+    # more codewords lost than error level M restores.
+    destroyed = modules_of(link_of(config))
+    middle = range(len(destroyed) // 2 - 9, len(destroyed) // 2 + 9)
+    destroyed = [
+        [dark != (r in middle and c in middle) for c, dark in enumerate(row)]
+        for r, row in enumerate(destroyed)
     ]
-    grid[-1][-1] = not grid[-1][-1]
+    blank = [[False] * 40 for _ in range(40)]
 
     assert (await scan(client, genuine))[0] == 200
     for png, why in [
         (elsewhere, "not a code of this mini program: it reads 'https://example.com/'"),
         (other_app, "not a code of this mini program"),
-        (rgb_png(grid, 2), "the code is damaged"),
+        (rgb_png(destroyed, 2), "the code is damaged beyond what its error correction restores"),
+        (rgb_png(blank, 2), "no QR code found in the image"),
         (b"GIF89a", "not a PNG image"),
-        (png_of("x", scale=2)[:60], "a PNG cut short"),
+        (png_of("x", scale=2)[:60], "a PNG whose pixels don't decode (cut short or corrupt)"),
     ]:
         status, text = await scan(client, png)
         assert status == 400 and why in text, (why, text)
     refused = await client.post("/console/api/miniprogram/scan", json={"png": "not base64!"})
     assert refused.status == 400
+
+
+async def test_an_image_over_the_pixel_cap_is_refused_before_its_pixels_are_decoded(
+    client: TestClient,
+) -> None:
+    # A header claiming 5000 x 5000 pixels over pixel data that isn't there: refused by its size.
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", 5000, 5000, 8, 0, 0, 0, 0)
+    huge = PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+    assert qr_reader.MAX_PIXELS < 5000 * 5000
+    assert await scan(client, huge) == (400, "an image too large for a code")
