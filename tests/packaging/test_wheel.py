@@ -148,6 +148,27 @@ def test_serve_and_send_run_from_the_installed_wheel(
     assert "help [topic]" in sent.stdout  # the help reply, rendered from packaged templates
 
 
+def test_the_installed_wheel_reads_a_code_image(installed: Path, tmp_path: Path) -> None:
+    # The scan's readers (Pillow, zxing-cpp) come with the wheel's dependencies.
+    script = (
+        "import io, segno\n"
+        "from botstore import qr_reader\n"
+        "out = io.BytesIO()\n"
+        "segno.make_qr('http://127.0.0.1/wxa/open?scene=1').save(out, kind='png', scale=3)\n"
+        "print(qr_reader.read(out.getvalue()))\n"
+    )
+    run = subprocess.run(
+        [installed / "python", "-c", script],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == "http://127.0.0.1/wxa/open?scene=1\n"
+
+
 def test_the_pytest_plugin_runs_from_the_installed_wheel(
     installed: Path, served: dict[str, str], tmp_path: Path
 ) -> None:
