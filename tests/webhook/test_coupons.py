@@ -289,7 +289,8 @@ async def test_a_cancelled_order_refunds_what_was_paid_and_gives_the_coupon_back
     await say(wechat, "o_a", f"buy {shop}")
     clock.advance(timedelta(hours=48))
     assert await say(wechat, "o_a", "cancel 1") == (
-        "Order #1 is cancelled: ¥48.00 refunded to your wallet; coupon #1 is yours again."
+        "Order #1 is cancelled: ¥48.00 refunded to your wallet; coupon #1 is yours again.\n"
+        "Tea House's owner will see this when they next write."  # away for 48 hours
     )
     assert await balance(wechat, "o_a") == "100.00"
     assert await platform_balance(sessions) == BUDGET
@@ -308,7 +309,8 @@ async def test_a_cancelled_order_without_coupon_notifies_the_buyer(
     await say(wechat, "o_a", f"buy {shop}")
     clock.advance(timedelta(hours=48))
     assert await say(wechat, "o_a", "cancel 1") == (
-        "Order #1 is cancelled: ¥68.00 refunded to your wallet."
+        "Order #1 is cancelled: ¥68.00 refunded to your wallet.\n"
+        "Tea House's owner will see this when they next write."  # away for 48 hours
     )
     assert await outbox(sessions, "o_a", "order_refund") == [
         "Order #1 is cancelled: ¥68.00 is back in your wallet."
