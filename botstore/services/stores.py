@@ -437,7 +437,6 @@ async def _tell_resellers(
     *,
     render: Render,
     now: datetime,
-    **values: Any,
 ) -> None:
     """A notice about each resale to its store's owner, in their language (held outside the
     48-hour window)."""
@@ -452,7 +451,7 @@ async def _tell_resellers(
             session,
             owners[item.store.owner_fan_id],
             template,
-            {"item": item, **values},
+            {"item": item},
             render=render,
             reason=reason,
             now=now,

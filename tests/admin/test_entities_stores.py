@@ -3,11 +3,10 @@ admin bought by a fan through the signed webhook."""
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlmodel import col, select
 
 from botstore.config import Config
 from botstore.console.client import Emulator
-from sqlmodel import col, select
-
 from botstore.models import OutboxMessage
 from tests.admin.test_entities import api, refused, signed_in_page
 from tests.webhook.westore import balance, say, store_balance, topup
