@@ -17,7 +17,7 @@ from botstore.console.client import Emulator
 from botstore.keys import scheduler_key
 from botstore.models import Coupon, Fan, OutboxMessage
 from botstore.seed.wealth import seed_wealth_products
-from botstore.services import coupons, ledger
+from botstore.services import coupons, ledger, notices, users
 from tests.admin.test_entities import api
 from tests.webhook.westore import first_id, list_product, open_store, say, topup
 
@@ -233,3 +233,32 @@ async def test_a_monthly_coupon_follows_the_accounts_month(
     )
     [text] = await sent(sessions, "o_a", "coupon_issued")
     assert "valid until Mar 1, 2026 00:00" in text
+
+
+async def test_the_batch_jobs_window_agrees_with_a_single_notices(
+    wechat: Emulator, sessions: Sessions, clock: FrozenClock
+) -> None:
+    """`notices.reachable` (SQL, for the batches) decides as `users.can_reach` (one fan)."""
+    await say(wechat, "o_old", "balance")  # 49 hours before the check
+    clock.advance(timedelta(hours=2))
+    await say(wechat, "o_recent", "balance")  # 47 hours before
+    await wechat.event("subscribe", fan="o_gone")
+    await wechat.event("unsubscribe", fan="o_gone", create_time=wechat.now() + 1)
+    clock.advance(timedelta(hours=47) - timedelta(seconds=61))
+    await wechat.event("CLICK", fan="o_clicked", event_key="balance")  # 61 seconds before
+    clock.advance(timedelta(seconds=31))
+    await wechat.event("CLICK", fan="o_click", event_key="balance")  # 30 seconds before
+    await wechat.event(  # opens no window
+        "LOCATION", fan="o_where", extra={"Latitude": "1", "Longitude": "2", "Precision": "5"}
+    )
+    clock.advance(timedelta(seconds=30))
+    now = clock.now()
+    async with sessions() as session:
+        rows = (await session.exec(select(Fan, notices.reachable(now)))).all()
+        single = {fan.openid: await users.can_reach(session, fan, now=now) for fan, _ in rows}
+    batch = {fan.openid: bool(reachable) for fan, reachable in rows}
+    assert batch == single
+    assert {openid for openid, reachable in batch.items() if reachable} == {
+        "o_recent",
+        "o_click",
+    }
