@@ -187,6 +187,15 @@ class Context:
         )
 
 
+def _saying_held(ctx: Context, reply: Reply | None) -> Reply | None:
+    """A text reply whose command held a notice for another party (outside WeChat's 48-hour
+    window, services/notices.py) ends saying who will see it when they next write."""
+    held = [party for party in notices.held_for(ctx.session) if party.fan_id != ctx.fan.id]
+    if not held or not isinstance(reply, TextReply):
+        return reply
+    return TextReply(f"{reply.content}\n{ctx.render('_held.txt', held=held)}")
+
+
 HandlerFn = Callable[..., Awaitable[Reply | None]]
 ConversationFn = Callable[["Context", Conversation, str], Awaitable[Reply | None]]
 
@@ -582,6 +591,7 @@ class Dispatcher:
                 reply = await respond(ctx)
             except DomainError as error:
                 raise _Refused(_refusal(error, ctx)) from error
+            reply = _saying_held(ctx, reply)
             await messages.store_reply(
                 session, key, reply_to_dict(reply) if reply else None, now=now
             )

@@ -160,7 +160,11 @@ async def issue_monthly_coupons(ctx: JobContext, now: datetime) -> int:
     """This month's coupon of every monthly campaign to the fans at its level, once per month."""
     async with ctx.sessions() as session, session.begin():
         return await coupons.issue_monthly(
-            session, now=now, rules=_membership_rules(ctx.config), render=ctx.render
+            session,
+            now=now,
+            rules=_membership_rules(ctx.config),
+            render=ctx.render,
+            timezone=ctx.config.wallet.timezone,
         )
 
 
@@ -190,6 +194,12 @@ def _due(find: Callable[..., Awaitable[datetime | None]]) -> NextDue:
     return next_due
 
 
+async def _next_monthly_coupons(
+    ctx: JobContext, session: AsyncSession, after: datetime
+) -> datetime | None:
+    return await coupons.next_monthly(session, after=after, timezone=ctx.config.wallet.timezone)
+
+
 async def _next_auto_completion(
     ctx: JobContext, session: AsyncSession, after: datetime
 ) -> datetime | None:
@@ -207,7 +217,7 @@ JOBS: list[Job] = [
     Job("articles.settle_ads", settle_ads),
     # Expiry first: a coupon ending at a month's start is gone before that month's are issued.
     Job("coupons.expire_due", expire_coupons, _due(coupons.next_expiry)),
-    Job("coupons.issue_monthly", issue_monthly_coupons, _due(coupons.next_monthly)),
+    Job("coupons.issue_monthly", issue_monthly_coupons, _next_monthly_coupons),
     Job(
         "wxpay.notify",
         deliver_wxpay_notifications,

@@ -187,14 +187,18 @@ async def price(ctx: Context, product_id: Id, price: Fen) -> Reply:
 @router.command("delist", "下架")
 async def delist(ctx: Context, product_id: Id) -> Reply:
     """Takes your product off sale."""
-    switched = await stores.delist(ctx.session, ctx.fan, product_id=product_id)
+    switched = await stores.delist(
+        ctx.session, ctx.fan, product_id=product_id, now=ctx.now, render=_notices(ctx)
+    )
     return ctx.text("stores/delisted.txt", switched=switched)
 
 
 @router.command("relist", "重新上架")
 async def relist(ctx: Context, product_id: Id) -> Reply:
     """Puts your product on sale again."""
-    switched = await stores.relist(ctx.session, ctx.fan, product_id=product_id)
+    switched = await stores.relist(
+        ctx.session, ctx.fan, product_id=product_id, now=ctx.now, render=_notices(ctx)
+    )
     return ctx.text("stores/relisted.txt", switched=switched)
 
 

@@ -208,6 +208,7 @@ async def issue(request: web.Request) -> web.Response:
             now=clock_now(request),
             rules=_rules(request),
             render=template_renderer(request.config_dict[config_key]),
+            timezone=request.config_dict[config_key].wallet.timezone,
         )
         return web.json_response({"issued": issued, "campaign": await _one(session, campaign_id)})
 

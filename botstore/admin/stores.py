@@ -21,8 +21,10 @@ from botstore.admin.common import (
     yuan_field,
 )
 from botstore.admin.common import now as clock_now
+from botstore.keys import config_key
 from botstore.models import Product, Store
 from botstore.numbers import ID_MAX, parse_whole
+from botstore.scheduler import template_renderer
 from botstore.services import earnings, stores
 
 # --- stores ---
@@ -217,7 +219,7 @@ async def edit_product(request: web.Request) -> web.Response:
     # An explicit null group price takes the product out of group buying.
     clear_group = "group_price" in data and data["group_price"] is None
     async with transaction(request) as session:
-        listing = await stores.update_product(
+        repriced = await stores.update_product(
             session,
             product_id,
             name=name,
@@ -227,8 +229,12 @@ async def edit_product(request: web.Request) -> web.Response:
             stock=stock,
             group=group,
             clear_group=clear_group,
+            now=clock_now(request),
+            render=template_renderer(request.config_dict[config_key]),
         )
-        return web.json_response({"product": product_json(listing)})
+        # The resales a new price left below it: off sale, their owners told (as in the chat).
+        delisted = [product_json(item) for item in repriced.delisted]
+        return web.json_response({"product": product_json(repriced.listing), "delisted": delisted})
 
 
 async def page(request: web.Request) -> web.Response:

@@ -82,3 +82,10 @@ class BulkWriter:
             )
             sql = f"UPDATE {table} SET {sets} WHERE id = {marks[-1]}"
             await self.conn.exec_driver_sql(sql, rows)
+
+    async def add(self, table: str, column: str, rows: list[tuple[int, int]]) -> None:
+        """Add to `column` by id; each row is the amount, then the id."""
+        if rows:
+            amount, row_id = self.marks(2)
+            sql = f"UPDATE {table} SET {column} = {column} + {amount} WHERE id = {row_id}"
+            await self.conn.exec_driver_sql(sql, rows)

@@ -6,8 +6,9 @@ Rules:
   percent-off (floor(price * percent_off / 100), at most `cap_fen`); never more than the price.
   Its terms are copied from the campaign when issued.
 - Issuing is idempotent: a coupon is unique per (campaign, fan, period), the period being
-  "levelup" for level-up campaigns, "once" for manual ones and the UTC month ("2026-01") for
-  monthly ones, and it is written by an INSERT that skips an existing row.
+  "levelup" for level-up campaigns, "once" for manual ones and the month ("2026-01") for
+  monthly ones, and it is written by an INSERT that skips an existing row. Months are the
+  account's (`wallet.timezone`): a monthly coupon runs from the 1st, 00:00 there.
 - Level-up: after each completed payment the caller runs `level_up` in the same transaction;
   every level the fan's points reach whose level-up campaign has not given the fan a coupon yet
   gives one now (a jump over two levels gives both).
@@ -18,12 +19,15 @@ Rules:
   ones past it (they were unusable already).
 - Money: the platform funds the discount when the order is paid (see orders.buy); a cancelled
   order gives the coupon back, unused, with its original expiry.
+- A new coupon's notice is held for a fan outside WeChat's 48-hour window (services/notices.py);
+  issuing to many fans decides that with the fans' query and writes the notices in one batch.
 """
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, update
 from sqlmodel import col, select
@@ -41,7 +45,8 @@ from botstore.models import (
     LedgerTransaction,
 )
 from botstore.money import Fen
-from botstore.services import fans, ledger, membership, messages, switches
+from botstore.services import fans, ledger, membership, messages, notices, switches
+from botstore.services.bulk import BulkWriter
 from botstore.services.membership import DEFAULT_RULES, Rules
 
 ISSUED = "coupon_issued"
@@ -84,26 +89,28 @@ def discount_of(coupon: Coupon | CouponCampaign, amount_fen: int) -> int:
     return off if coupon.cap_fen is None else min(off, coupon.cap_fen)
 
 
-def period_of(campaign: CouponCampaign, now: datetime) -> str:
-    """The period a campaign's coupon is unique in, for a fan."""
+def period_of(campaign: CouponCampaign, now: datetime, timezone: str = "UTC") -> str:
+    """The period a campaign's coupon is unique in, for a fan (a month: in `timezone`)."""
     if campaign.occasion == CampaignOccasion.LEVELUP:
         return LEVELUP_PERIOD
     if campaign.occasion == CampaignOccasion.MONTHLY:
-        return month_start(now).strftime("%Y-%m")
+        return month_start(now, timezone).astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
     return MANUAL_PERIOD
 
 
-def month_start(moment: datetime) -> datetime:
-    """The first instant of `moment`'s UTC month."""
-    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+def month_start(moment: datetime, timezone: str = "UTC") -> datetime:
+    """The first instant of `moment`'s month in `timezone` (the account's), in UTC."""
+    zone = ZoneInfo(timezone)
+    local = moment.astimezone(zone).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    # Rebuilt from the wall time: midnight of the 1st may have another UTC offset than `moment`.
+    return datetime(local.year, local.month, 1, tzinfo=zone).astimezone(UTC)
 
 
-def month_start_after(moment: datetime) -> datetime:
-    """The first instant of the UTC month after `moment`'s."""
-    start = month_start(moment)
-    if start.month == 12:
-        return start.replace(year=start.year + 1, month=1)
-    return start.replace(month=start.month + 1)
+def month_start_after(moment: datetime, timezone: str = "UTC") -> datetime:
+    """The first instant of the month after `moment`'s in `timezone`, in UTC."""
+    start = month_start(moment, timezone).astimezone(ZoneInfo(timezone))
+    year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+    return datetime(year, month, 1, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
 
 
 async def create_campaign(
@@ -183,18 +190,19 @@ async def _issue(
     fan: Fan,
     *,
     now: datetime,
-    render: Render | None,
+    timezone: str = "UTC",
 ) -> Coupon | None:
     """The fan's coupon of this campaign for the current period, unless it has one already."""
+    monthly = campaign.occasion == CampaignOccasion.MONTHLY
     # A monthly coupon runs from its month's start whenever in the month it is issued, so a
     # late scheduler run, or a fan who arrives mid-month, gets the very same coupon.
-    starts = month_start(now) if campaign.occasion == CampaignOccasion.MONTHLY else now
+    starts = month_start(now, timezone) if monthly else now
     if campaign.valid_from is not None:
         starts = max(starts, campaign.valid_from)
-    if campaign.occasion == CampaignOccasion.MONTHLY:
+    if monthly:
         # Through the last day of its month, whatever the month's length: `valid_days` (30 in
         # the demo) ended January a day early and ran February into March.
-        ends = month_start_after(starts)
+        ends = month_start_after(starts, timezone)
         if campaign.valid_to is not None:
             ends = min(ends, campaign.valid_to)
     elif campaign.valid_days is not None:
@@ -204,7 +212,7 @@ async def _issue(
         ends = campaign.valid_to
     if ends <= now:  # over already (a fixed window that ended): nothing to give
         return None
-    period = period_of(campaign, now)
+    period = period_of(campaign, now, timezone)
     # INSERT ... ON CONFLICT DO NOTHING: a second issue (a retry, another process, an admin
     # clicking twice) writes nothing; on PostgreSQL it waits for a concurrent first one.
     statement = (
@@ -231,19 +239,39 @@ async def _issue(
         return None
     coupon = await session.get(Coupon, coupon_id)
     assert coupon is not None
-    if render is not None:
-        text = render(
+    return coupon
+
+
+def _told(campaign: CouponCampaign, coupon: Coupon) -> dict[str, Any]:
+    """What the fan's notice of a new coupon says."""
+    return {
+        "coupon": coupon,
+        "name": campaign.name,
+        "occasion": campaign.occasion,
+        "level": campaign.level,
+    }
+
+
+async def _issue_and_tell(
+    session: AsyncSession,
+    campaign: CouponCampaign,
+    fan: Fan,
+    *,
+    now: datetime,
+    render: Render | None,
+    timezone: str = "UTC",
+) -> Coupon | None:
+    """`_issue` to one fan, who is told (held outside the window) with `render`."""
+    coupon = await _issue(session, campaign, fan, now=now, timezone=timezone)
+    if coupon is not None and render is not None:
+        await notices.notify(
+            session,
+            fan,
             "notifications/coupon_issued.txt",
-            {
-                "coupon": coupon,
-                "name": campaign.name,
-                "occasion": campaign.occasion,
-                "level": campaign.level,
-                "locale": fan.language,
-            },
-        )
-        messages.send_to_outbox(
-            session, fan.openid, messages.text_message(fan.openid, text), reason=ISSUED, now=now
+            _told(campaign, coupon),
+            render=render,
+            reason=ISSUED,
+            now=now,
         )
     return coupon
 
@@ -255,12 +283,13 @@ async def issue_to(
     *,
     now: datetime,
     render: Render | None = None,
+    timezone: str = "UTC",
 ) -> Coupon | None:
     """Give one fan the campaign's coupon for the current period (None: it has it already)."""
     campaign = await session.get(CouponCampaign, campaign_id)
     if campaign is None:
         raise NotFound("coupon campaign", campaign_id)
-    return await _issue(session, campaign, fan, now=now, render=render)
+    return await _issue_and_tell(session, campaign, fan, now=now, render=render, timezone=timezone)
 
 
 async def level_up(
@@ -289,7 +318,7 @@ async def level_up(
     )
     issued = []
     for campaign in campaigns.all():
-        coupon = await _issue(session, campaign, fan, now=now, render=render)
+        coupon = await _issue_and_tell(session, campaign, fan, now=now, render=render)
         if coupon is not None:
             issued.append(coupon)
     return issued
@@ -303,12 +332,15 @@ async def issue_campaign(
     now: datetime,
     rules: Rules | None = None,
     render: Render | None = None,
+    timezone: str = "UTC",
 ) -> int:
     """Issue the campaign's coupon to every fan at `level` (default: the campaign's level; none:
     every fan still following), once per fan and period; how many were issued.
 
     `rules` gives the levels (config [membership]; config.toml's defaults when None); with
-    `render`, each fan gets a customer-service message in the outbox.
+    `render`, each fan gets a customer-service message in the outbox, held for one outside the
+    48-hour window (read with the fans, written in one batch); `timezone` is the account's,
+    whose months monthly coupons follow.
     """
     campaign = await session.get(CouponCampaign, campaign_id)
     if campaign is None:
@@ -317,7 +349,7 @@ async def issue_campaign(
     level = level or campaign.level
     if level is not None and level not in {name for name, _ in rules.levels}:
         raise BadArgument("level", level, ", ".join(name for name, _ in rules.levels))
-    period = period_of(campaign, now)
+    period = period_of(campaign, now, timezone)
     already = select(Coupon.id).where(
         Coupon.campaign_id == campaign.id,
         col(Coupon.fan_id) == col(Fan.id),
@@ -327,7 +359,7 @@ async def issue_campaign(
     # at a past instant (the scheduler catching up) skips fans who came later.
     candidates = (
         await session.exec(
-            select(Fan)
+            select(Fan, notices.reachable(now))
             .where(
                 fans.following(),
                 col(Fan.created_at) <= now,
@@ -338,24 +370,42 @@ async def issue_campaign(
     ).all()
     if level is not None:
         points = await membership.points_by_fan(
-            session, [fan.id or 0 for fan in candidates], points_per_yuan=rules.points_per_yuan
+            session, [fan.id or 0 for fan, _ in candidates], points_per_yuan=rules.points_per_yuan
         )
         candidates = [
-            fan
-            for fan in candidates
+            (fan, reachable)
+            for fan, reachable in candidates
             if membership.level_of(points.get(fan.id or 0, 0), rules.levels) == level
         ]
     issued = 0
-    for fan in candidates:
-        if await _issue(session, campaign, fan, now=now, render=render) is not None:
-            issued += 1
+    batch: list[messages.Notice] = []
+    for fan, reachable in candidates:
+        coupon = await _issue(session, campaign, fan, now=now, timezone=timezone)
+        if coupon is None:
+            continue
+        issued += 1
+        if render is None:
+            continue
+        text = render(
+            "notifications/coupon_issued.txt",
+            _told(campaign, coupon) | {"locale": fan.language},
+        )
+        payload = messages.text_message(fan.openid, text)
+        batch.append(messages.Notice(fan.openid, payload, ISSUED, now, fan.id or 0, not reachable))
+    await notices.notify_many(BulkWriter(await session.connection()), batch)
     return issued
 
 
 async def issue_monthly(
-    session: AsyncSession, *, now: datetime, rules: Rules, render: Render | None = None
+    session: AsyncSession,
+    *,
+    now: datetime,
+    rules: Rules,
+    render: Render | None = None,
+    timezone: str = "UTC",
 ) -> int:
-    """This month's coupon of every active monthly campaign, to the fans at its level."""
+    """This month's coupon (the month in `timezone`) of every active monthly campaign, to the
+    fans at its level."""
     campaigns = await session.exec(
         select(CouponCampaign.id)
         .where(CouponCampaign.occasion == CampaignOccasion.MONTHLY, col(CouponCampaign.active))
@@ -363,13 +413,18 @@ async def issue_monthly(
     )
     issued = 0
     for campaign_id in campaigns.all():
-        issued += await issue_campaign(session, campaign_id, now=now, rules=rules, render=render)
+        issued += await issue_campaign(
+            session, campaign_id, now=now, rules=rules, render=render, timezone=timezone
+        )
     return issued
 
 
-async def next_monthly(session: AsyncSession, *, after: datetime) -> datetime | None:
-    """When monthly coupons are next due after `after`: the next month's start past the last
-    monthly issue (or the first campaign's creation); None without a monthly campaign."""
+async def next_monthly(
+    session: AsyncSession, *, after: datetime, timezone: str = "UTC"
+) -> datetime | None:
+    """When monthly coupons are next due after `after`: the next month's start (in `timezone`)
+    past the last monthly issue (or the first campaign's creation); None without a monthly
+    campaign."""
     first = (
         await session.exec(
             select(func.min(CouponCampaign.created_at)).where(
@@ -386,7 +441,7 @@ async def next_monthly(session: AsyncSession, *, after: datetime) -> datetime | 
             .where(CouponCampaign.occasion == CampaignOccasion.MONTHLY)
         )
     ).one()
-    return month_start_after(max(after, first, last or first))
+    return month_start_after(max(after, first, last or first), timezone)
 
 
 def _usable(now: datetime) -> Any:

@@ -178,7 +178,7 @@ async def _notify_filled(
             reason=FILLED,
             now=now,
         )
-    _, owner = await notices.owner_of(session, listing.supplier_store.id or 0)
+    supplier, owner = await notices.owner_of(session, listing.supplier_store.id or 0)
     await notices.notify(
         session,
         owner,
@@ -187,6 +187,7 @@ async def _notify_filled(
         render=render,
         reason=ORDERS,
         now=now,
+        store=supplier,
     )
 
 

@@ -173,12 +173,14 @@ def text_message(openid: str, text: str) -> dict[str, Any]:
 
 class Notice(NamedTuple):
     """A customer-service message waiting to go to the outbox with a batch (a tuple: batches
-    make 100,000)."""
+    make 100,000); `waiting`: held for the fan `fan_id` (see services/notices.py)."""
 
     openid: str
     payload: dict[str, Any]
     reason: str
     created_at: datetime
+    fan_id: int
+    waiting: bool
 
 
 def send_to_outbox(
@@ -191,11 +193,13 @@ def send_to_outbox(
 
 
 async def send_many_to_outbox(writer: BulkWriter, notices: Sequence[Notice]) -> None:
-    """`send_to_outbox` for a batch job's thousands of notifications."""
+    """`send_to_outbox` for a batch job's thousands of notifications, the held ones marked
+    `waiting` (services/notices.py counts them on their fans)."""
+    json, when = writer.json, writer.when
     await writer.insert(
         "outbox_message",
-        ("openid", "payload", "reason", "created_at"),
-        [(n.openid, writer.json(n.payload), n.reason, writer.when(n.created_at)) for n in notices],
+        ("openid", "payload", "reason", "created_at", "waiting"),
+        [(n.openid, json(n.payload), n.reason, when(n.created_at), n.waiting) for n in notices],
     )
 
 

@@ -10,16 +10,19 @@ when the fan next writes (`deliver_waiting`, with that message). The window's qu
 messages counts only what `/cgi-bin/message/custom/send` sends, as before.
 """
 
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
-from sqlmodel import col
+from sqlalchemy import and_, delete, func, or_, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.models import Fan, OutboxMessage, Store
-from botstore.services import messages, users
+from botstore.models import Fan, InboundMessage, OutboxMessage, Store
+from botstore.services import fans, messages, users
+from botstore.services.bulk import BulkWriter
 
 # Renders a notice: (template under replies/, values with the recipient's `locale`) -> text.
 Render = Callable[[str, Mapping[str, Any]], str]
@@ -28,6 +31,26 @@ Render = Callable[[str, Mapping[str, Any]], str]
 def name_of(fan: Fan) -> str:
     """What another party calls the fan: the nickname, else the openid."""
     return fan.nickname or fan.openid
+
+
+@dataclass(frozen=True, slots=True)
+class HeldFor:
+    """A party a notice was held for, as the fan whose action caused it knows them: a store's
+    owner (`store`, its name), else by their name."""
+
+    fan_id: int
+    name: str
+    store: str | None
+
+
+# session.info's key: the parties whose notices this transaction held (see `held_for`).
+_HELD = "botstore.notices.held"
+
+
+def held_for(session: AsyncSession) -> list[HeldFor]:
+    """The parties this transaction held a notice for, each once, in order: the reply to the
+    fan whose message caused them says those will see it when they next write."""
+    return list(session.info.get(_HELD, {}).values())
 
 
 async def notify(
@@ -39,8 +62,10 @@ async def notify(
     render: Render,
     reason: str,
     now: datetime,
+    store: Store | None = None,
 ) -> OutboxMessage:
-    """Tell `fan`, in their language: sent now if the platform would deliver it, else held."""
+    """Tell `fan`, in their language: sent now if the platform would deliver it, else held.
+    `store`: the fan is told as that store's owner (the actor's reply names them so)."""
     text = render(template, {**values, "locale": fan.language})
     payload = messages.text_message(fan.openid, text)
     if await users.can_reach(session, fan, now=now):
@@ -54,7 +79,42 @@ async def notify(
         .where(col(Fan.id) == fan.id)
         .values(waiting_notices=col(Fan.waiting_notices) + 1)
     )
+    parties: dict[int, HeldFor] = session.info.setdefault(_HELD, {})
+    parties.setdefault(
+        fan.id or 0, HeldFor(fan.id or 0, name_of(fan), store.name if store else None)
+    )
     return held
+
+
+def reachable(now: datetime) -> Any:
+    """`users.can_reach` as an SQL condition on Fan, for a batch job's query: a follower who
+    sent a message in the last 48 hours, or a window event (menu click, follow, scan) in the
+    last minute (`users.open_windows`)."""
+    window = select(InboundMessage.id).where(
+        col(InboundMessage.openid) == col(Fan.openid),
+        col(InboundMessage.received_at) <= now,
+        or_(
+            and_(
+                col(InboundMessage.msg_type) != "event",
+                col(InboundMessage.received_at) > now - users.MESSAGE_WINDOW,
+            ),
+            and_(
+                col(InboundMessage.msg_type) == "event",
+                func.lower(col(InboundMessage.event)).in_(sorted(users.WINDOW_EVENTS)),
+                col(InboundMessage.received_at) > now - users.EVENT_WINDOW,
+            ),
+        ),
+    )
+    return and_(fans.following(), window.exists())
+
+
+async def notify_many(writer: BulkWriter, batch: Sequence[messages.Notice]) -> None:
+    """`notify` for a batch job's thousands: each notice goes out or is held as its `waiting`
+    says (`reachable`, read with the batch); the held ones are counted on their fans by one
+    executemany, not a query per fan."""
+    await messages.send_many_to_outbox(writer, batch)
+    held = Counter(notice.fan_id for notice in batch if notice.waiting)
+    await writer.add("fan", "waiting_notices", [(count, fan) for fan, count in held.items()])
 
 
 async def owner_of(session: AsyncSession, store_id: int) -> tuple[Store, Fan]:

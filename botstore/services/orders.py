@@ -224,6 +224,7 @@ async def _notify_sale(
         render=render,
         reason=SOLD,
         now=now,
+        store=listing.supplier_store,
     )
     if listing.is_resale:
         reseller = await session.get(Fan, listing.store.owner_fan_id)
@@ -236,6 +237,7 @@ async def _notify_sale(
             render=render,
             reason=RESOLD,
             now=now,
+            store=listing.store,
         )
 
 
@@ -363,6 +365,7 @@ async def _notify_completion(
         render=render,
         reason=PAYOUT,
         now=now,
+        store=supplier,
     )
     margin = _margin_fen(order)
     if order.affiliate_store_id is not None and margin:
@@ -375,6 +378,7 @@ async def _notify_completion(
             render=render,
             reason=MARGIN,
             now=now,
+            store=affiliate,
         )
     if auto:
         await notices.notify(
@@ -475,7 +479,7 @@ async def _notify_cancellation(
     if order.affiliate_store_id is not None:
         stores_told.append((order.affiliate_store_id, False))
     for store_id, ships in stores_told:
-        _, owner = await notices.owner_of(session, store_id)
+        store, owner = await notices.owner_of(session, store_id)
         await notices.notify(
             session,
             owner,
@@ -484,6 +488,7 @@ async def _notify_cancellation(
             render=render,
             reason=CANCELLED,
             now=now,
+            store=store,
         )
 
 

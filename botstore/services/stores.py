@@ -1,6 +1,7 @@
 """WeStore shops: opening a store, listing products, affiliate resale, group prices, browsing,
 and the owner's upkeep of its products (restock, price, delist, relist)."""
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +30,7 @@ from botstore.i18n import N_
 from botstore.models import Account, AccountKind, Fan, Product, Store
 from botstore.money import Fen, format_yuan
 from botstore.numbers import parse_whole
-from botstore.services import messages
+from botstore.services import notices
 
 MAX_NAME = 60
 MAX_STOCK = 100_000
@@ -274,7 +275,10 @@ async def resell(
 # --- the owner's upkeep: restock, price, delist, relist ---
 
 Render = Callable[[str, Mapping[str, Any]], str]
-RESALE_DELISTED = "resale_delisted"  # the outbox reason of the reseller's notice
+# The outbox reasons of a reseller's notices: its resale off sale (the supplier's price passed
+# it, or the supplier delisted its product) and back on sale (the supplier relisted it).
+RESALE_DELISTED = "resale_delisted"
+RESALE_RELISTED = "resale_relisted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,10 +292,12 @@ class Repriced:
 
 @dataclass(frozen=True, slots=True)
 class Switched:
-    """A delist or relist; `changed` is False when the product was so already."""
+    """A delist or relist; `changed` is False when the product was so already. `resales`: the
+    listed resales it took off sale or put back (their owners told)."""
 
     listing: Listing
     changed: bool
+    resales: list[Listing] = dataclasses.field(default_factory=list)
 
 
 async def own_listing(session: AsyncSession, fan: Fan, product_id: int) -> Listing:
@@ -376,64 +382,128 @@ async def reprice(
     await session.flush()
     delisted: list[Listing] = []
     if not listing.is_resale:
-        below = await session.exec(
-            select(Product)
-            .where(
-                Product.supplier_product_id == product_id,
-                col(Product.listed),
-                col(Product.price_fen) < price,
-            )
-            .order_by(col(Product.id))
-        )
-        resales = list(below.all())
-        for resale in resales:
-            resale.listed = False
-            session.add(resale)
-        delisted = await _listings(session, resales)
-        await session.flush()
-        if render is not None:
-            await _tell_resellers(session, delisted, render=render, now=now)
+        delisted = await _delist_resales_below(session, product, render=render, now=now)
     return Repriced(listing, old_price, delisted)
 
 
+async def _delist_resales_below(
+    session: AsyncSession, supplier: Product, *, render: Render | None, now: datetime
+) -> list[Listing]:
+    """The rule of a supplier's new price, for the chat's `price` and the admin's edit alike:
+    each listed resale of it now priced below it goes off sale (the reseller's margin would be
+    negative), and its owner is told (with `render`), in their language."""
+    below = await session.exec(
+        select(Product)
+        .where(
+            Product.supplier_product_id == supplier.id,
+            col(Product.listed),
+            col(Product.price_fen) < supplier.price_fen,
+        )
+        .order_by(col(Product.id))
+    )
+    resales = list(below.all())
+    for resale in resales:
+        resale.listed = False
+        session.add(resale)
+    delisted = await _listings(session, resales)
+    await session.flush()
+    if render is not None:
+        await _tell_resellers(
+            session,
+            delisted,
+            "notifications/resale_delisted.txt",
+            RESALE_DELISTED,
+            render=render,
+            now=now,
+        )
+    return delisted
+
+
+async def _listed_resales(session: AsyncSession, supplier: Product) -> list[Listing]:
+    """The resales of `supplier` their owners have on sale (not ones they delisted)."""
+    rows = await session.exec(
+        select(Product)
+        .where(Product.supplier_product_id == supplier.id, col(Product.listed))
+        .order_by(col(Product.id))
+    )
+    return await _listings(session, rows.all())
+
+
 async def _tell_resellers(
-    session: AsyncSession, delisted: list[Listing], *, render: Render, now: datetime
+    session: AsyncSession,
+    resales: list[Listing],
+    template: str,
+    reason: str,
+    *,
+    render: Render,
+    now: datetime,
 ) -> None:
+    """A notice about each resale to its store's owner, in their language (held outside the
+    48-hour window)."""
     owners = {
         owner.id: owner
         for owner in await session.exec(
-            select(Fan).where(col(Fan.id).in_({item.store.owner_fan_id for item in delisted}))
+            select(Fan).where(col(Fan.id).in_({item.store.owner_fan_id for item in resales}))
         )
     }
-    for item in delisted:
-        owner = owners[item.store.owner_fan_id]
-        text = render(
-            "notifications/resale_delisted.txt", {"item": item, "locale": owner.language}
-        )
-        messages.send_to_outbox(
+    for item in resales:
+        await notices.notify(
             session,
-            owner.openid,
-            messages.text_message(owner.openid, text),
-            reason=RESALE_DELISTED,
+            owners[item.store.owner_fan_id],
+            template,
+            {"item": item},
+            render=render,
+            reason=reason,
             now=now,
+            store=item.store,
         )
 
 
-async def delist(session: AsyncSession, fan: Fan, *, product_id: int) -> Switched:
-    """Take the owner's product off sale: fans no longer see or buy it (nor its resales);
-    orders already paid still ship."""
+async def delist(
+    session: AsyncSession,
+    fan: Fan,
+    *,
+    product_id: int,
+    now: datetime,
+    render: Render | None = None,
+) -> Switched:
+    """Take the owner's product off sale: fans no longer see or buy it (nor its resales, whose
+    owners are told with `render`); orders already paid still ship."""
     listing = await own_listing(session, fan, product_id)
     changed = listing.product.listed
+    resales: list[Listing] = []
     if changed:
         listing.product.listed = False
         session.add(listing.product)
         await session.flush()
-    return Switched(listing, changed)
+        if not listing.is_resale:
+            # Those that were on sale: not the ones the admin has turned off.
+            resales = [
+                item for item in await _listed_resales(session, listing.product) if item.active
+            ]
+        if render is not None and resales:
+            await _tell_resellers(
+                session,
+                resales,
+                "notifications/resale_supplier_delisted.txt",
+                RESALE_DELISTED,
+                render=render,
+                now=now,
+            )
+    return Switched(listing, changed, resales)
 
 
-async def relist(session: AsyncSession, fan: Fan, *, product_id: int) -> Switched:
+async def relist(
+    session: AsyncSession,
+    fan: Fan,
+    *,
+    product_id: int,
+    now: datetime,
+    render: Render | None = None,
+) -> Switched:
     """Put the owner's product on sale again: not one the admin deactivated, nor a resale
-    priced below its supplier's (`price` it first)."""
+    priced below its supplier's (`price` it first). The owners of its listed resales, back on
+    sale with it, are told (with `render`)."""
     listing = await own_listing(session, fan, product_id)
     product = listing.product
     if not product.active:
@@ -443,11 +513,23 @@ async def relist(session: AsyncSession, fan: Fan, *, product_id: int) -> Switche
         if product.price_fen < floor:
             raise PriceRefused("relist", product.price_fen, floor, product_id=product_id)
     changed = not product.listed
+    resales: list[Listing] = []
     if changed:
         product.listed = True
         session.add(product)
         await session.flush()
-    return Switched(listing, changed)
+        if not listing.is_resale:
+            resales = [item for item in await _listed_resales(session, product) if item.on_sale]
+        if render is not None and resales:
+            await _tell_resellers(
+                session,
+                resales,
+                "notifications/resale_relisted.txt",
+                RESALE_RELISTED,
+                render=render,
+                now=now,
+            )
+    return Switched(listing, changed, resales)
 
 
 async def listing_of(session: AsyncSession, product_id: int) -> Listing:
@@ -676,12 +758,16 @@ async def update_product(
     stock: int | None = None,
     group: GroupTerms | None = None,
     clear_group: bool = False,
-) -> Listing:
+    now: datetime,
+    render: Render | None = None,
+) -> Repriced:
     """Change a product. Orders keep the prices they were paid at (they copy them); open group
-    buys keep theirs. A supplier's price may not rise above a resale listing's (the reseller's
-    margin would turn negative), nor a resale's fall below its supplier's."""
+    buys keep theirs. A resale's price may not fall below its supplier's; a supplier's new
+    price delists each resale left below it, its owner told (with `render`), as `price` in
+    the chat does."""
     listing = await listing_of(session, product_id)
     product = listing.product
+    old_price = product.price_fen
     if name is not None:
         product.name = _clean_name(name, "name")
     if description is not None:
@@ -696,20 +782,6 @@ async def update_product(
             raise BadArgument(
                 "price", str(price), f"below the supplier's price (¥{supplier_price})"
             )
-        if not listing.is_resale:
-            cheapest = (
-                await session.exec(
-                    select(func.min(Product.price_fen)).where(
-                        Product.supplier_product_id == product.id
-                    )
-                )
-            ).one()
-            if cheapest is not None and price > cheapest:
-                raise BadArgument(
-                    "price",
-                    str(price),
-                    f"above a resale listing's price (¥{format_yuan(cheapest)})",
-                )
         product.price_fen = price
     if stock is not None:
         if listing.is_resale:
@@ -730,7 +802,10 @@ async def update_product(
         )
     session.add(product)
     await session.flush()
-    return listing
+    delisted: list[Listing] = []
+    if price is not None and not listing.is_resale:
+        delisted = await _delist_resales_below(session, product, render=render, now=now)
+    return Repriced(listing, old_price, delisted)
 
 
 async def owner_openids(session: AsyncSession, fan_ids: set[int]) -> dict[int, str]:

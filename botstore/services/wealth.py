@@ -53,7 +53,7 @@ from botstore.models import (
     WealthProduct,
 )
 from botstore.money import Fen, format_yuan
-from botstore.services import ledger, messages, wallet
+from botstore.services import ledger, messages, notices, wallet
 from botstore.services.bulk import BulkWriter
 
 YEAR_BPS = 10_000 * 365
@@ -499,11 +499,13 @@ class DueHolding(NamedTuple):
     next_period: int
     paid_fen: int
     commission_fen: int
+    fan_id: int
     openid: str
     language: str | None  # the fan's, for the notice
     product_name: str
     fund_account_id: int
     agency_account_id: int
+    reachable: bool  # whether the notice goes out now or is held (notices.reachable, at `now`)
 
 
 _DUE_JOINED = {
@@ -514,10 +516,11 @@ _DUE_JOINED = {
     "agency_account_id": WealthProduct.agency_account_id,
 }
 # Only what the payout needs (each datetime read costs a conversion per row), in the
-# NamedTuple's order; a field with no column fails at import.
+# NamedTuple's order; a field with no column fails at import. `reachable` depends on the run's
+# `now`: added last, by the query.
 _DUE_COLUMNS = tuple(
     _DUE_JOINED[name] if name in _DUE_JOINED else getattr(Holding, name)
-    for name in DueHolding._fields
+    for name in DueHolding._fields[:-1]
 )
 
 
@@ -538,7 +541,7 @@ async def pay_due(
     """
     conn = await session.connection()
     statement = (
-        select(*_DUE_COLUMNS)
+        select(*_DUE_COLUMNS, notices.reachable(now))
         .join(Fan, col(Fan.id) == Holding.fan_id)
         .join(WealthProduct, col(WealthProduct.id) == Holding.product_id)
         # No status test: next_due_at is NULL once every period is paid, and a query on the
@@ -557,7 +560,7 @@ async def pay_due(
     movements: list[ledger.Movement] = []
     payouts: list[tuple[Any, ...]] = []  # the payout row, its transaction id added later
     progress: list[tuple[Any, ...]] = []  # the holding's new progress, then its id
-    notices: list[messages.Notice] = []
+    batch: list[messages.Notice] = []
     funds: dict[int, set[int]] = {}
     writer = BulkWriter(conn)
     when = writer.when
@@ -598,7 +601,7 @@ async def pay_due(
                     "locale": due.language,
                 }
                 text = render("notifications/dividend.txt", context)
-                notices.append(_notice(due.openid, text, DIVIDEND, now))
+                batch.append(_notice(due, text, DIVIDEND, now))
             period += 1
         next_due = (
             started_at + timedelta(days=period * interval_days) if period <= due.periods else None
@@ -628,7 +631,7 @@ async def pay_due(
     await writer.update(
         "holding", ("next_period", "next_due_at", "paid_fen", "commission_fen"), progress
     )
-    await messages.send_many_to_outbox(writer, notices)
+    await notices.notify_many(writer, batch)
     return len(payouts)
 
 
@@ -642,6 +645,7 @@ async def mature_due(session: AsyncSession, *, now: datetime, limit: int, render
             Fan.language,
             WealthProduct.name,
             WealthProduct.fund_account_id,
+            notices.reachable(now).label("reachable"),
         )
         .join(Fan, col(Fan.id) == Holding.fan_id)
         .join(WealthProduct, col(WealthProduct.id) == Holding.product_id)
@@ -682,9 +686,9 @@ async def mature_due(session: AsyncSession, *, now: datetime, limit: int, render
         ("status", "closed_at"),
         [(HoldingStatus.MATURED, writer.when(row.matures_at), row.id) for row in rows],
     )
-    notices = [
+    batch = [
         _notice(
-            row.openid,
+            row,
             render(
                 "notifications/matured.txt",
                 {
@@ -701,7 +705,7 @@ async def mature_due(session: AsyncSession, *, now: datetime, limit: int, render
         )
         for row in rows
     ]
-    await messages.send_many_to_outbox(writer, notices)
+    await notices.notify_many(writer, batch)
     return len(rows)
 
 
@@ -727,5 +731,8 @@ async def next_maturity_due(session: AsyncSession, *, after: datetime) -> dateti
     ).one()
 
 
-def _notice(openid: str, text: str, reason: str, now: datetime) -> messages.Notice:
-    return messages.Notice(openid, messages.text_message(openid, text), reason, now)
+def _notice(due: Any, text: str, reason: str, now: datetime) -> messages.Notice:
+    """A batch's notice to the holder of `due` (a row with fan_id, openid and reachable)."""
+    openid = due.openid
+    payload = messages.text_message(openid, text)
+    return messages.Notice(openid, payload, reason, now, due.fan_id, not due.reachable)

@@ -3,11 +3,23 @@ admin bought by a fan through the signed webhook."""
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlmodel import col, select
 
 from botstore.config import Config
 from botstore.console.client import Emulator
+from botstore.models import OutboxMessage
 from tests.admin.test_entities import api, refused, signed_in_page
 from tests.webhook.westore import balance, say, store_balance, topup
+
+
+async def outbox_texts(sessions, openid: str, reason: str) -> list[str]:
+    async with sessions() as session:
+        rows = await session.exec(
+            select(OutboxMessage)
+            .where(OutboxMessage.openid == openid, OutboxMessage.reason == reason)
+            .order_by(col(OutboxMessage.id))
+        )
+        return [row.payload["text"]["content"] for row in rows.all()]
 
 
 async def owner_store(client: TestClient, config: Config, wechat: Emulator) -> int:
@@ -192,19 +204,29 @@ async def test_bad_product_edits_change_nothing(
     assert [(p["name"], p["price_fen"]) for p in data["products"]] == [("Tea", 1000)]
 
 
-async def test_a_supplier_price_cannot_rise_above_a_resale_listing(
+async def test_a_supplier_price_above_a_resale_delists_it_as_the_chat_does(
     client: TestClient, config: Config, wechat: Emulator, sessions
 ) -> None:
     store_id = await owner_store(client, config, wechat)
     _, data = await api(client, config, "POST", "products", {"store_id": store_id, **PRODUCT})
     product_id = data["product"]["id"]
-    await say(wechat, "o_reseller", "open Resale")
-    reply = await say(wechat, "o_reseller", f"resell {product_id} 12")
-    resale_id = int(reply.split("#")[1].split()[0].rstrip(":.,"))
-    error = await refused(
-        client, config, sessions, "PATCH", f"products/{product_id}", {"price": "13"}, "price"
+    await say(wechat, "o_reseller", "开店 Resale")  # the reseller speaks Chinese
+    reply = await say(wechat, "o_reseller", f"分销 {product_id} 12")
+    resale_id = int(reply.split("#")[1].split()[0].rstrip(":.,，。"))
+    status, data = await api(client, config, "PATCH", f"products/{product_id}", {"price": "13"})
+    assert status == 200, data
+    assert data["product"]["price_fen"] == 1300
+    assert [(item["id"], item["on_sale"]) for item in data["delisted"]] == [(resale_id, False)]
+    # The reseller is told in their language, as `price` in the chat tells them.
+    [told] = await outbox_texts(sessions, "o_reseller", "resale_delisted")
+    assert told.startswith(
+        f"你分销的商品 #{resale_id} Tea 已下架：Tea Corner 把价格调到了 ¥13.00，高于你的 ¥12.00。"
     )
-    assert "12.00" in error
+    await topup(wechat, "o_buyer", "100")
+    assert "off the shelf" in await say(wechat, "o_buyer", f"buy {resale_id}")
+    # A price that passes no resale delists nothing.
+    status, data = await api(client, config, "PATCH", f"products/{product_id}", {"price": "11"})
+    assert (status, data["delisted"]) == (200, [])
     await refused(
         client, config, sessions, "PATCH", f"products/{resale_id}", {"price": "9"}, "price"
     )

@@ -179,6 +179,11 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         _bad("group size", N_("a whole number from 2 to %(most)s"), most=50),
     ],
     "_zone.txt": [{}],
+    "_held.txt": [
+        {"held": [Obj(fan_id=2, name="Mei", store="Tea House")]},
+        {"held": [Obj(fan_id=2, name="Mei", store=None)]},
+        {"held": [Obj(fan_id=2, name="Mei", store=None), Obj(fan_id=3, name="Li", store=None)]},
+    ],
     "wallet/balance.txt": [
         {"balance_fen": 123450, "earnings": None},
         {"balance_fen": 0, "earnings": Obj(store=store, settled_fen=0, escrow_fen=2500)},
@@ -384,6 +389,8 @@ SAMPLES: dict[str, list[dict[str, Any]]] = {
         for when in (WHEN, None)
     ],
     "notifications/resale_delisted.txt": [{"item": RESALE}],
+    "notifications/resale_supplier_delisted.txt": [{"item": RESALE}],
+    "notifications/resale_relisted.txt": [{"item": RESALE}],
     "notifications/order_refunded.txt": [
         {"order": order, "coupon": coupon_amount},
         {"order": order, "coupon": None},

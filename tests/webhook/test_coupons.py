@@ -289,7 +289,8 @@ async def test_a_cancelled_order_refunds_what_was_paid_and_gives_the_coupon_back
     await say(wechat, "o_a", f"buy {shop}")
     clock.advance(timedelta(hours=48))
     assert await say(wechat, "o_a", "cancel 1") == (
-        "Order #1 is cancelled: ¥48.00 refunded to your wallet; coupon #1 is yours again."
+        "Order #1 is cancelled: ¥48.00 refunded to your wallet; coupon #1 is yours again.\n"
+        "Tea House's owner will see this when they next write."  # away for 48 hours
     )
     assert await balance(wechat, "o_a") == "100.00"
     assert await platform_balance(sessions) == BUDGET
@@ -308,7 +309,8 @@ async def test_a_cancelled_order_without_coupon_notifies_the_buyer(
     await say(wechat, "o_a", f"buy {shop}")
     clock.advance(timedelta(hours=48))
     assert await say(wechat, "o_a", "cancel 1") == (
-        "Order #1 is cancelled: ¥68.00 refunded to your wallet."
+        "Order #1 is cancelled: ¥68.00 refunded to your wallet.\n"
+        "Tea House's owner will see this when they next write."  # away for 48 hours
     )
     assert await outbox(sessions, "o_a", "order_refund") == [
         "Order #1 is cancelled: ¥68.00 is back in your wallet."
@@ -430,16 +432,17 @@ async def test_monthly_coupons_are_issued_once_a_month_by_the_clock(
     ]
     assert await advance(days=1) == []
     assert await outbox(sessions, "o_green", "coupon_issued") == [
-        'New coupon #3 "Green monthly": ¥5.00 off any order, valid until Feb 1, 2026 08:00. '
+        'New coupon #3 "Green monthly": ¥5.00 off any order, valid until Feb 1, 2026 00:00. '
         '"buy" applies it by itself; "coupons" lists yours.\nTimes are China Time.'
     ]
     # Thirty days on, in time order: the gold welcome coupon ends, then at the month's start
-    # January's coupons (valid through January 31st) and February's are issued.
+    # in the account's time zone (Feb 1st 00:00 China Time, 16:00 UTC the day before)
+    # January's coupons (valid through January 31st) end and February's are issued.
     ran = await advance(days=30)
     assert ran[0] == {"job": "coupons.expire_due", "at": "2026-01-31T04:00:00+00:00", "done": 1}
     assert sorted(ran[1:], key=lambda run: str(run["job"])) == [
-        {"job": "coupons.expire_due", "at": "2026-02-01T00:00:00+00:00", "done": 3},
-        {"job": "coupons.issue_monthly", "at": "2026-02-01T00:00:00+00:00", "done": 3},
+        {"job": "coupons.expire_due", "at": "2026-01-31T16:00:00+00:00", "done": 3},
+        {"job": "coupons.issue_monthly", "at": "2026-01-31T16:00:00+00:00", "done": 3},
     ]
     periods = sorted(
         (c.fan_id, c.period) for c in await coupon_rows(sessions) if c.period != "levelup"

@@ -153,7 +153,8 @@ async def test_a_paid_order_of_a_deactivated_product_can_still_be_cancelled_and_
     await switch(sessions, Store, 1, active=False)
     clock.advance(timedelta(hours=48))
     assert await say(wechat, "o_buyer", "cancel 1") == (
-        "Order #1 is cancelled: ¥25.00 refunded to your wallet."
+        "Order #1 is cancelled: ¥25.00 refunded to your wallet.\n"
+        "Tea House's owner will see this when they next write."  # away for 48 hours
     )
     assert await balance(wechat, "o_buyer") == "100.00"
     assert await stock(sessions, tea) == 5

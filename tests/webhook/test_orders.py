@@ -262,7 +262,10 @@ async def test_cancel_waits_for_the_shipping_window_then_refunds_and_restocks(
     assert await say(wechat, "o_tea", "cancel 1") == "Only the buyer of order #1 can do that."
     clock.advance(timedelta(hours=48))
     assert await say(wechat, "o_other", "cancel 1") == "Only the buyer of order #1 can do that."
-    assert await say(wechat, "o_buyer", "取消 1") == "订单 #1 已取消：¥25.00 已退回你的钱包。"
+    # The seller last wrote 48 hours ago: its notice is held, and the buyer is told so.
+    assert await say(wechat, "o_buyer", "取消 1") == (
+        "订单 #1 已取消：¥25.00 已退回你的钱包。\nTea House 的店主下次发消息时会看到这条通知。"
+    )
     assert await balance(wechat, "o_buyer") == "100.00"
     assert await stock(sessions, tea) == 5
     assert await escrow_balance(sessions) == 0
