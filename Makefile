@@ -34,10 +34,10 @@ docs: $(INSTALLED)
 	$(PYTHON) -m pip install --quiet -e '.[docs]'
 	$(VENV)/bin/mkdocs build --strict --site-dir site
 
-# Message catalogues (README, "Translations"): extract every id from the code and templates,
-# merge the new ones into each locale's .po, compile the .mo files the server loads. Both are
-# committed: a fresh clone and the wheel need no compile step; tests/i18n fail when a .po lacks
-# an id or a .mo is older than its .po.
+# Message catalogues (docs/languages.md, "Adding or changing a translation"): extract every id
+# from the code and templates, merge the new ones into each locale's .po, compile the .mo files
+# the server loads. Both are committed: a fresh clone and the wheel need no compile step;
+# tests/i18n fail when a .po lacks an id or a .mo is older than its .po.
 LOCALES_DIR := botstore/locales
 messages: $(INSTALLED)
 	PYTHONPATH=. $(VENV)/bin/pybabel extract -F babel.cfg -k translate:2 --add-location=file \

@@ -42,7 +42,7 @@ class EmulatorError(Exception):
 
 
 class ExitCode(IntEnum):
-    """What `send`, `chat` and `replay` exit with (README "Exit codes"), for CI."""
+    """What `send`, `chat` and `replay` exit with (docs/testing-bots.md, "Exit codes"), for CI."""
 
     OK = 0
     FAILED = 1  # platform-rule warnings under --strict; replay: a reply differs

@@ -146,6 +146,7 @@ def setup_console(app: web.Application) -> None:
     route.add_get("/console", guarded(page))
     route.add_get("/console/static/{name}", guarded(static))
     route.add_get("/console/api/state", guarded(state))
+    route.add_get("/console/api/menu", guarded(account_menu))
     route.add_get("/console/api/fans", guarded(list_fans))
     route.add_post("/console/api/fans", guarded(create_fan))
     route.add_post("/console/api/send", guarded(send))
@@ -541,6 +542,22 @@ async def _menu(request: web.Request) -> list[dict[str, Any]]:
     async with request.app[db_key]() as session:
         buttons = await menu.current(session)
     return list(buttons or [])
+
+
+async def account_menu(request: web.Request) -> web.Response:
+    """The menu the phones show for the webhook chosen: `?app_id=` names another bot's account.
+
+    Botstore emulates one account, and a menu is an account's: whoever holds the account's token
+    sets it with /cgi-bin/menu/create (the admin's Menu page is the account's own editor, as
+    mp.weixin.qq.com is). A bot under test reaches botstore's APIs only with this account's
+    AppID (/cgi-bin/token grants no other), so a bot given that AppID gets the account's menu,
+    the one its own menu/create made if it made one; a bot with another AppID (or none typed
+    yet) made none here. Without `app_id`: botstore's own webhook, the account's menu."""
+    own = request.config_dict[config_key].wechat.app_id
+    app_id = _str(request.query, "app_id", default=own, limit=64).strip()
+    account = app_id == own
+    buttons = await _menu(request) if account else []
+    return web.json_response({"app_id": app_id, "account": account, "menu": buttons})
 
 
 async def state(request: web.Request) -> web.Response:

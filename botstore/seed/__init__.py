@@ -70,7 +70,7 @@ SEEDERS.append(seed_articles)
 SEEDERS.append(seed_coupons)
 # The mini program's subscribe-message templates (botstore/seed/miniprogram.py).
 SEEDERS.append(seed_miniprogram)
-# The demo WeChat Pay merchant, whose keys README publishes (botstore/seed/wxpay.py).
+# The demo WeChat Pay merchant, whose keys docs/wechat-pay.md publishes (botstore/seed/wxpay.py).
 SEEDERS.append(seed_wxpay)
 
 

@@ -6,7 +6,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.services import miniprogram
 
-# Fixed ids, so the README's walk-through can name one.
+# Fixed ids, so docs/miniprogram.md's walk-through can name one.
 DEMO_TEMPLATES: list[dict[str, object]] = [
     {
         "template_id": "OrderShipped_bOtStOrE_dEmO_0000000000000001",

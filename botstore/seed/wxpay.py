@@ -1,6 +1,6 @@
-"""The demo WeChat Pay merchant: its key pair, APIv3 key and serial are public (README), so the
-gateway takes them from loopback only (botstore/wxpay/gateway.py), as `serve` refuses the
-shipped secrets off loopback."""
+"""The demo WeChat Pay merchant: its key pair, APIv3 key and serial are public
+(docs/wechat-pay.md), so the gateway takes them from loopback only (botstore/wxpay/gateway.py),
+as `serve` refuses the shipped secrets off loopback."""
 
 from datetime import datetime
 
@@ -23,7 +23,7 @@ amlcSSa2gAkgRUerdrpTq/1uKUe3uPG6UdI96timkYDhpubPuaEPNQwjNzJHjmZQ
 rQIDAQAB
 -----END PUBLIC KEY-----
 """
-# Public on purpose: what a developer signs with to try the demo merchant (README).
+# Public on purpose: what a developer signs with to try the demo merchant (docs/wechat-pay.md).
 DEMO_PRIVATE_KEY = """\
 -----BEGIN PRIVATE KEY-----
 MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQCwsdYFFeyZd2aq

@@ -186,8 +186,8 @@ def authenticate(
     ):
         raise _sign_error(
             "商户使用的是 botstore 公开的演示密钥，只能在本机使用",
-            "this merchant's key is the demo key shipped in botstore's README, which anyone can "
-            "read: register a merchant with your own key to serve on "
+            "this merchant's key is the demo key published in botstore's docs/wechat-pay.md, "
+            "which anyone can read: register a merchant with your own key to serve on "
             f"{config.server.host!r}",
         )
     message = pay.request_message(

@@ -1,6 +1,6 @@
 """The console and the admin in Chinese, in Debian's chromium: a browser asking for zh-CN gets
 Chinese labels, buttons, placeholders and the scripts' own words, and (with a CJK font,
-fonts-noto-cjk: README) the Chinese is drawn with real glyphs, not empty boxes."""
+fonts-noto-cjk: docs/console.md) the Chinese is drawn with real glyphs, not empty boxes."""
 
 import os
 import shutil

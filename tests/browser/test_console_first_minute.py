@@ -1,7 +1,8 @@
 """The console from a user's first minute (issue 17), in Debian's chromium: a fan ready to type
-as, chats that survive a reload, another bot without botstore's menu but with any EventKey,
+as, chats that survive a reload, another bot with its own menu (or none) and any EventKey,
 phone and tablet widths, long bodies kept inside the panel, and a favicon."""
 
+import json
 from typing import Any
 
 import pytest
@@ -64,6 +65,15 @@ async def test_chat_and_developer_panel_survive_a_reload(page: Any) -> None:
     assert len((await transcript.json())["turns"]) == 3
 
 
+async def choose_another_bot(page: Any, server: TestServer, config: Config, app_id: str) -> None:
+    """ "Another bot": botstore's own webhook stands in for it, reached as a stranger would."""
+    await page.get_by_test_id("target-kind").select_option("custom")
+    await page.locator("#target-url").fill(str(server.make_url(config.wechat.path)))
+    await page.locator("#target-token").fill(config.wechat.token)
+    await page.locator("#target-app-id").fill(app_id)
+    await page.locator("#target-account-id").fill(config.wechat.account_id)  # the AppID changes
+
+
 async def test_another_bot_gets_no_botstore_menu_and_any_event_key(
     page: Any, server: TestServer, config: Config, clock: FrozenClock
 ) -> None:
@@ -75,13 +85,12 @@ async def test_another_bot_gets_no_botstore_menu_and_any_event_key(
     await expect(phone.get_by_test_id("menu-button")).to_have_count(1)
     await expect(phone.get_by_test_id("scene")).to_be_attached()
 
-    # "Another bot": botstore's own webhook stands in for it, reached as a stranger would.
-    await page.get_by_test_id("target-kind").select_option("custom")
-    await page.locator("#target-url").fill(str(server.make_url(config.wechat.path)))
-    await page.locator("#target-token").fill(config.wechat.token)
-    await page.locator("#target-app-id").fill(config.wechat.app_id)
-    await page.locator("#target-account-id").fill(config.wechat.account_id)
+    # A bot of its own AppID never made a menu here: none, and where its menu would come from.
+    await choose_another_bot(page, server, config, "wx0123456789abcdef")
     await expect(phone.get_by_test_id("menu-button")).to_have_count(0)
+    await expect(phone.get_by_test_id("no-bot-menu")).to_contain_text(
+        f"/cgi-bin/menu/create as AppID {config.wechat.app_id}"
+    )
     await expect(phone.get_by_test_id("scene")).to_be_hidden()
 
     await phone.get_by_test_id("click-open").click()
@@ -96,6 +105,51 @@ async def test_another_bot_gets_no_botstore_menu_and_any_event_key(
     await expect(page.get_by_test_id("exchanges").get_by_test_id("dev-url").first).to_contain_text(
         str(server.make_url(config.wechat.path))
     )
+
+
+async def test_another_bot_shows_the_menu_its_own_menu_create_made(
+    page: Any, server: TestServer, config: Config
+) -> None:
+    # The bot under test, its API base pointed at botstore, sets its menu as it would on WeChat.
+    granted = await page.request.get(
+        "/cgi-bin/token",
+        params={
+            "grant_type": "client_credential",
+            "appid": config.wechat.app_id,
+            "secret": config.wechat.app_secret,
+        },
+    )
+    token = (await granted.json())["access_token"]
+    bots_menu = {
+        "button": [
+            {"type": "click", "name": "Refund", "key": "refund info"},
+            {"name": "More", "sub_button": [{"type": "click", "name": "Hours", "key": "HOURS"}]},
+        ]
+    }
+    created = await page.request.post(
+        f"/cgi-bin/menu/create?access_token={token}", data=json.dumps(bots_menu)
+    )
+    assert (await created.json())["errcode"] == 0
+
+    phone = await add_fan(page, "o_bots_menu")
+    await choose_another_bot(page, server, config, config.wechat.app_id)
+    buttons = phone.get_by_test_id("menu-button")
+    await expect(buttons).to_have_text(["Refund", "More", "Hours"])
+    await expect(phone.get_by_test_id("no-bot-menu")).to_have_count(0)
+    await buttons.first.click()
+    await expect(phone.get_by_test_id("menu-click")).to_have_text("tapped “Refund”")
+    await expect(
+        page.get_by_test_id("exchanges").get_by_test_id("dev-message-xml").first
+    ).to_contain_text("<EventKey><![CDATA[refund info]]></EventKey>")
+
+    # Kept across a reload, and gone for another AppID.
+    await reload(page)
+    phone = page.get_by_test_id("phone-o_bots_menu")
+    await expect(phone.get_by_test_id("menu-button")).to_have_count(3)
+    await page.locator("#target-app-id").fill("wx0123456789abcdef")
+    await page.locator("#target-app-id").press("Tab")
+    await expect(phone.get_by_test_id("menu-button")).to_have_count(0)
+    await expect(phone.get_by_test_id("no-bot-menu")).to_be_visible()
 
 
 @pytest.mark.parametrize(("width", "height"), [(390, 844), (768, 1024)], ids=["phone", "tablet"])

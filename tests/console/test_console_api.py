@@ -16,6 +16,7 @@ from botstore.models import Fan, InboundMessage
 from botstore.seed.wealth import seed_wealth_products
 from botstore.services import menu, merchants, messages
 from handlers import ROUTERS
+from tests.api.cgi import OK, get_token, post
 from tests.console.conftest import ACCOUNT, CannedBot, text_xml
 from tests.helpers import count, probe
 
@@ -475,6 +476,38 @@ async def test_state_has_the_accounts_menu(client: TestClient, sessions, clock) 
     state = await (await client.get("/console/api/state")).json()
     assert [button["name"] for button in state["menu"]] == ["Wallet", "More"]
     assert state["menu"][1]["sub_button"][0]["url"] == "http://shop/1"
+
+
+async def test_another_bot_gets_the_menu_its_own_menu_create_made_or_none(
+    client: TestClient, config: Config
+) -> None:
+    """Menus are the account's: a bot under test that calls /cgi-bin/menu/create on botstore does
+    it with the account's AppID (the only one /cgi-bin/token grants), and gets that menu back; a
+    bot with any other AppID made none here."""
+    bots_menu = [{"type": "click", "name": "Refund", "key": "refund info"}]
+    foreign = "wx0123456789abcdef"
+    assert (await (await client.get(f"/console/api/menu?app_id={foreign}")).json())["menu"] == []
+
+    # The bot, its API base pointed at botstore, sets its menu (and a foreign AppID gets no token).
+    refused = await client.get(
+        "/cgi-bin/token",
+        params={"grant_type": "client_credential", "appid": foreign, "secret": "s" * 32},
+    )
+    assert (await refused.json())["errcode"] == 40013
+    token = await get_token(client, config)
+    assert await post(client, "/cgi-bin/menu/create", token, {"button": bots_menu}) == OK
+
+    own = await (await client.get(f"/console/api/menu?app_id={config.wechat.app_id}")).json()
+    assert own == {"app_id": config.wechat.app_id, "account": True, "menu": bots_menu}
+    other = await (await client.get(f"/console/api/menu?app_id={foreign}")).json()
+    assert other == {"app_id": foreign, "account": False, "menu": []}
+    # The page's own webhook (no app_id) is the account too.
+    assert (await (await client.get("/console/api/menu")).json())["menu"] == bots_menu
+    # Another bot whose AppID is not typed yet: none.
+    assert (await (await client.get("/console/api/menu?app_id=")).json())["menu"] == []
+    response = await client.get("/console/api/menu?app_id=" + "w" * 65)
+    assert response.status == 400
+    assert await response.text() == "app_id is longer than 64 characters"
 
 
 async def test_retries_report_each_try(client: TestClient) -> None:

@@ -1,4 +1,4 @@
-"""The exit codes of `send`, `chat` and `replay` (README "Exit codes"): 0 delivered, 1 warnings
+"""The exit codes of `send`, `chat` and `replay` (docs/testing-bots.md, "Exit codes"): 0 delivered, 1 warnings
 under --strict or a replayed reply that differs, 2 usage, 3 the bot failed (could not connect, no
 answer in time, an HTTP error, a reply WeChat refuses). The CLI runs in a thread, against a canned
 bot served on a real port."""

@@ -1,8 +1,9 @@
 """botstore as another project installs it: the wheel `python -m build` makes, installed into a
 fresh venv outside the repository, then `botstore serve`, `send`, `chat` and `replay --fresh-fans`
-run from it, and README's pytest-plugin example (its pytest.ini, conftest.py and tests, verbatim)
-passes against a wechatpy bot. Needs the network (the build's setuptools and the dependencies
-come from the index), as `pip install botstore` does; ~1-2 min here, so it is marked heavy."""
+run from it, and the pytest-plugin example of docs/testing-bots.md (its pytest.ini, conftest.py
+and tests, verbatim) passes against a wechatpy bot. Needs the network (the build's setuptools and
+the dependencies come from the index), as `pip install botstore` does; ~1-2 min here, so it is
+marked heavy."""
 
 import os
 import shutil
@@ -57,7 +58,7 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.create(where, with_pip=True)
     bin_dir = where / "bin"
     subprocess.run(
-        # pytest-asyncio for the plugin, wechatpy for README's example bot.
+        # pytest-asyncio for the plugin, wechatpy for the docs' example bot.
         [
             bin_dir / "python",
             "-m",
@@ -173,7 +174,7 @@ def test_the_pytest_plugin_runs_from_the_installed_wheel(
     installed: Path, served: dict[str, str], tmp_path: Path
 ) -> None:
     port = served["BOTSTORE_SERVER_PORT"]
-    # README's pytest.ini, pointed at the served botstore (its default account settings).
+    # The docs' pytest.ini, pointed at the served botstore (its default account settings).
     (tmp_path / "pytest.ini").write_text(
         "[pytest]\n"
         "asyncio_mode = auto\n"
@@ -237,9 +238,9 @@ def test_a_transcript_recorded_with_chat_replays_in_ci_with_fresh_fans(
 
 
 def readme_plugin_example() -> dict[str, str]:
-    """README's pytest.ini, conftest.py and test_bot.py for the pytest plugin, verbatim."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Testing your own bot (pytest plugin)", 1)[1].split("\n## ", 1)[0]
+    """The docs' pytest.ini, conftest.py and test_bot.py for the pytest plugin, verbatim."""
+    page = (ROOT / "docs" / "testing-bots.md").read_text(encoding="utf-8")
+    section = page.split("\n## Testing your own bot (pytest plugin)", 1)[1].split("\n## ", 1)[0]
     ini = section.split("```ini\n", 1)[1].split("```", 1)[0]
     python = section.split("```python\n", 1)[1].split("```", 1)[0]
     conftest, test_bot = python.split("# test_bot.py\n", 1)
@@ -250,7 +251,7 @@ def test_readmes_plugin_example_passes_against_a_wechatpy_bot(
     installed: Path, tmp_path: Path
 ) -> None:
     files = readme_plugin_example()
-    files["pytest.ini"] += "filterwarnings = error\n"  # README's settings must not warn
+    files["pytest.ini"] += "filterwarnings = error\n"  # the docs' settings must not warn
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     shutil.copy(ROOT / "tests" / "plugin" / "example_bot.py", tmp_path)  # aiohttp + wechatpy

@@ -75,8 +75,9 @@ async def test_levels_follow_the_configured_thresholds(
 async def test_points_count_whole_yuan_payment_by_payment_not_of_the_sum(
     wechat: Emulator, demo
 ) -> None:
-    # README's rule: each payment earns per whole yuan of itself, so two ¥12.50 payments earn
-    # 12 + 12, not the 25 whole yuan of their ¥25.00 sum; orders the same, one by one.
+    # docs/economy.md's rule ("Membership points"): each payment earns per whole yuan of itself,
+    # so two ¥12.50 payments earn 12 + 12, not the 25 whole yuan of their ¥25.00 sum; orders the
+    # same, one by one.
     await topup(wechat, "o_a", "100")
     await say(wechat, "o_a", "pay TEA01 12.50")
     await say(wechat, "o_a", "pay TEA01 12.50")

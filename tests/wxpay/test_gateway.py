@@ -357,7 +357,7 @@ async def test_the_demo_merchant_works_on_loopback_only(
     assert (await demo_query(config)).status == 404
     refused = await demo_query(exposed)
     assert (refused.status, refused.data["code"]) == (401, "SIGN_ERROR")
-    assert "README" in refused.data["detail"]["detail"]["issue"]
+    assert "docs/wechat-pay.md" in refused.data["detail"]["detail"]["issue"]
 
 
 async def test_an_h5_url_opens_a_page_saying_how_to_pay(

@@ -398,14 +398,32 @@
     return send(openid, { type: "menu", button }, `${button.type} ${button.key || button.url || ""}`);
   }
 
+  /** The menu of the webhook chosen: the account's, or another bot's (/console/api/menu says
+   * which: the account's when that bot's AppID is the account's, the only one botstore's
+   * /cgi-bin/menu/create takes; none for any other AppID). */
+  async function loadMenu() {
+    const custom = target();
+    const query = custom ? `?app_id=${encodeURIComponent(custom.app_id)}` : "";
+    try {
+      state.menu = (await api(`/console/api/menu${query}`)).menu || [];
+    } catch (error) {
+      state.menu = [];
+      notice(t("menu_failed", { error: error.message }));
+    }
+    for (const [openid, phone] of state.phones) renderMenu(phone, openid);
+  }
+
   function renderMenu(phone, openid) {
     const bar = phone.querySelector(".menu");
     bar.replaceChildren();
-    // botstore's menu and merchant scenes are botstore's: another bot gets none of them (its
-    // keys can be typed under "Menu key").
+    // Merchant scenes are botstore's business: another bot gets the free scene input only.
     const own = target() === null;
     phone.querySelector(".scene").hidden = !own;
-    for (const top of own ? state.menu : []) {
+    if (!own && !state.menu.length) {
+      bar.append(el("p", { class: "hint", "data-testid": "no-bot-menu" },
+        t("no_bot_menu", { api: "/cgi-bin/menu/create", account: settings.app_id || "" })));
+    }
+    for (const top of state.menu) {
       const item = el("div", { class: "menu-item" });
       const subs = top.sub_button || [];
       const button = menuButton(top);
@@ -1020,8 +1038,10 @@
     document.getElementById("target-kind").addEventListener("change", (event) => {
       document.getElementById("target-fields").hidden = event.target.value !== "custom";
       savePrefs();
-      for (const [openid, phone] of state.phones) renderMenu(phone, openid);
+      loadMenu();
     });
+    // Another bot's AppID says whose menu it is: the phones follow what is typed.
+    document.getElementById("target-app-id").addEventListener("change", loadMenu);
     for (const id of ["aes", "retries", ...Object.values(TARGET_FIELDS)]) {
       document.getElementById(id).addEventListener("change", savePrefs);
     }
@@ -1073,6 +1093,7 @@
         notice(t("add_fan_failed", { error: error.message }));
       }
     }
+    await loadMenu();
     await restore();
     const [only] = state.fans;
     if (state.fans.length === 1 && only.openid === DEFAULT_FAN.openid && !state.exchanges.has(only.openid)) {
