@@ -18,7 +18,6 @@ and the backend of the mini program's shop, which botstore plays for its own min
 
 import asyncio
 import base64
-import json
 import re
 import secrets
 from typing import Any
@@ -93,6 +92,36 @@ class ScanBody(jsonbody.JsonBody):
 class PaidBody(jsonbody.JsonBody):
     fan: str = FanOpenid
     out_trade_no: str = Field(pattern=r"^[A-Za-z0-9_*|-]{6,32}$")
+
+
+class _Notified(jsonbody.JsonBody):
+    # As a merchant's SDK reads it: fields WeChat Pay may add later are passed over.
+    model_config = jsonbody.JsonBody.model_config | {"extra": "ignore"}
+
+
+class NoticeResource(_Notified):
+    algorithm: str = Field(max_length=32)
+    ciphertext: str = Field(min_length=1, max_length=64 * 1024)
+    associated_data: str = Field(default="", max_length=64)
+    nonce: str = Field(min_length=1, max_length=32)
+    original_type: str = Field(default="", max_length=32)
+
+
+class PaymentNotice(_Notified):
+    """WeChat Pay's notification (botstore/wxpay/notify.py writes it)."""
+
+    id: str = Field(max_length=64)
+    create_time: str = Field(max_length=32)
+    resource_type: str = Field(max_length=32)
+    event_type: str = Field(max_length=64)
+    summary: str = Field(default="", max_length=64)
+    resource: NoticeResource
+
+
+class PaidResource(_Notified):
+    """The part of the decrypted transaction the shop reads."""
+
+    out_trade_no: str = Field(default="", max_length=32)
 
 
 def setup_console_miniprogram(app: web.Application) -> None:
@@ -381,29 +410,42 @@ async def paid(request: web.Request) -> web.Response:
     return web.json_response(result)
 
 
+def _notify_failed(reason: str, *, status: int) -> web.Response:
+    """A notification not taken, answered as WeChat Pay asks a merchant to (it retries later)."""
+    return web.json_response({"code": "FAIL", "message": reason}, status=status)
+
+
 async def payment_notified(request: web.Request) -> web.Response:
     """The shop backend's notify_url: a TRANSACTION.SUCCESS of a shop payment makes its order,
     as `paid` does (whichever comes first; the other finds it made). Verified as a merchant
     verifies it: the platform's signature, then the resource opened with the APIv3 key."""
     raw = await request.read()
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        return _notify_failed("the body is not UTF-8 text", status=400)
     now = request.config_dict[clock_key].now()
     headers = request.headers
     message = pay.response_message(
-        headers.get("Wechatpay-Timestamp", ""), headers.get("Wechatpay-Nonce", ""), raw.decode()
+        headers.get("Wechatpay-Timestamp", ""), headers.get("Wechatpay-Nonce", ""), text
     )
     async with request.app[db_key]() as session, session.begin():
         keys = await platform.load_or_make(session, now=now)
         signature = headers.get("Wechatpay-Signature", "")
         if not pay.verify(pay.load_public_key(keys.public_key_pem), message, signature):
-            return web.json_response({"code": "FAIL", "message": "bad signature"}, status=401)
+            return _notify_failed("bad signature", status=401)
+        try:
+            notice = jsonbody.read_model(raw, PaymentNotice)
+        except jsonbody.BodyError as error:
+            return _notify_failed(str(error), status=400)
         merchant = await _shop_merchant(session)
         try:
-            notice = json.loads(raw)
-            resource = json.loads(pay.decrypt_resource(merchant.apiv3_key, notice["resource"]))
-        except (ValueError, KeyError, TypeError, pay.PayCryptoError):
-            return web.json_response({"code": "FAIL", "message": "bad resource"}, status=400)
-        out_trade_no = str(resource.get("out_trade_no", ""))
-        if notice.get("event_type") == "TRANSACTION.SUCCESS" and out_trade_no.startswith(
+            plaintext = pay.decrypt_resource(merchant.apiv3_key, notice.resource.model_dump())
+            resource = jsonbody.read_model(plaintext.encode(), PaidResource)
+        except (pay.PayCryptoError, jsonbody.BodyError):
+            return _notify_failed("bad resource", status=400)
+        out_trade_no = resource.out_trade_no
+        if notice.event_type == "TRANSACTION.SUCCESS" and out_trade_no.startswith(
             miniprogram_shop.TRADE_PREFIX
         ):
             render = template_renderer(request.config_dict[config_key])

@@ -3,6 +3,7 @@ giant and overflowing numbers, NaN, lone surrogates, invalid UTF-8, NUL, non-obj
 refused (4xx, or the platform's errcode on /cgi-bin) with a reason, and nothing is stored; wrong
 types and hostile query strings and path ids never cause a 500."""
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -15,11 +16,13 @@ from aiohttp.web_urldispatcher import PrefixedSubAppResource
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import update
+from sqlmodel import col, select
 
 from botstore.clock import FrozenClock, wall_now
 from botstore.config import Config
 from botstore.console.client import Emulator
-from botstore.models import MiniProgramUser
+from botstore.console.miniprogram import NOTIFY_PATH
+from botstore.models import MiniProgramUser, WxPayMerchant, WxPayNotification
 from botstore.seed import seed_demo
 from botstore.seed.miniprogram import DEMO_TEMPLATES
 from botstore.seed.wxpay import (
@@ -29,7 +32,9 @@ from botstore.seed.wxpay import (
     DEMO_PUBLIC_KEY,
     DEMO_SERIAL_NO,
 )
+from botstore.services import wxpay
 from botstore.wechat import pay
+from botstore.wxpay import notify, platform
 from tests.api.cgi import get_token, post
 from tests.api.test_miniprogram import allow, miniprogram_token, wx_login
 from tests.helpers import digest
@@ -171,6 +176,15 @@ WXPAY_UNPAID, WXPAY_PAID = "FUZZ000001", "FUZZ000002"
 # The unpaid order's prepay_id is new in each test: bodies carry marks that send() fills in.
 PREPAY_MARK, SIGN_MARK = "FUZZPREPAYID", "FUZZPAYSIGN"
 prepay_ids: dict[str, str] = {}
+# The mini program's shop: FAN bought and paid JASMINE there; the backend hasn't made the order.
+# Its trade number, the scanned code's image and the payment notification's encrypted resource
+# are new in each test too: marks that send() fills in from `shop`.
+JASMINE = 2  # Tea House's "Jasmine tea 100g", ¥32.00
+SHOP_TRADE_MARK, PNG_MARK = "FUZZSHOPTRADENO", "FUZZCODEPNG"
+CIPHERTEXT_MARK, GCM_NONCE_MARK = "FUZZCIPHERTEXT", "FUZZGCMNONCE"
+shop: dict[str, str] = {}
+# The platform's keys sign what the fuzzing posts to the shop's notify_url.
+platform_keys: dict[str, platform.PlatformKeys] = {}
 WXPAY_ORDER = {
     "appid": DEMO_APPID,
     "mchid": DEMO_MCHID,
@@ -348,6 +362,24 @@ VALID: dict[tuple[str, str], dict[str, Any]] = {
         "reason": "fuzz",
         "amount": {"refund": 1, "total": 100, "currency": "CNY"},
     },
+    ("POST", "/console/api/miniprogram/checkout"): {"fan": FAN, "product_id": JASMINE, "qty": 1},
+    ("POST", "/console/api/miniprogram/paid"): {"fan": FAN, "out_trade_no": SHOP_TRADE_MARK},
+    ("POST", "/console/api/miniprogram/scan"): {"png": PNG_MARK},
+    # WeChat Pay's TRANSACTION.SUCCESS of FAN's shop payment, as notification_body writes it.
+    ("POST", NOTIFY_PATH): {
+        "id": "fuzz-notification-1",
+        "create_time": "2026-01-01T12:00:00+08:00",
+        "resource_type": "encrypt-resource",
+        "event_type": "TRANSACTION.SUCCESS",
+        "summary": "支付成功",
+        "resource": {
+            "original_type": "transaction",
+            "algorithm": "AEAD_AES_256_GCM",
+            "ciphertext": CIPHERTEXT_MARK,
+            "associated_data": "transaction",
+            "nonce": GCM_NONCE_MARK,
+        },
+    },
 }
 # Changing routes that read no body: hostile bodies are ignored there, so they only must not 500.
 BODILESS = {
@@ -443,10 +475,52 @@ async def token(
         assert status == 200, text
         if number == WXPAY_UNPAID:
             prepay_ids["unpaid"] = json.loads(text)["prepay_id"]
-    await wechat.say("topup 2", fan=FAN)  # one order paid here, one by requestPayment
+    # One order paid here, one by requestPayment, and a jasmine tea in the mini program's shop.
+    await wechat.say("topup 34", fan=FAN)
     paid = await wechat.say(f"wxpay {json.loads(text)['prepay_id']}", fan=FAN)
     assert "Paid ¥1.00" in paid.content
+    await mini_program_shop(client, config, sessions, clock, access_token)
     return access_token
+
+
+async def mini_program_shop(
+    client: TestClient, config: Config, sessions, clock: FrozenClock, token: Token
+) -> None:
+    """FAN's paid shop payment (its notification's resource kept), a scanned code's image, and
+    the platform's keys, for the marks of the mini program's routes."""
+    response = await client.post(
+        "/console/api/miniprogram/checkout",
+        json={"fan": FAN, "product_id": JASMINE},
+        headers=headers(config),
+    )
+    checkout = await response.json()
+    assert response.status == 200, checkout
+    response = await client.post(
+        "/console/api/wxpay/request-payment",
+        json={"openid": FAN, **checkout["payment"]},
+        headers=headers(config),
+    )
+    assert (await response.json())["errMsg"] == "requestPayment:ok"
+    shop[SHOP_TRADE_MARK] = checkout["out_trade_no"]
+    async with sessions() as session, session.begin():
+        notification = (
+            await session.exec(
+                select(WxPayNotification).order_by(col(WxPayNotification.id).desc()).limit(1)
+            )
+        ).one()
+        merchant = await session.get(WxPayMerchant, notification.merchant_id)
+        assert merchant is not None
+        platform_keys["keys"] = await platform.load_or_make(session, now=clock.now())
+    claim = wxpay.Claim(notification, merchant, 1, clock.now())
+    resource = json.loads(notify.notification_body(claim))["resource"]
+    assert resource["ciphertext"] and notification.url.endswith(NOTIFY_PATH)
+    shop[CIPHERTEXT_MARK], shop[GCM_NONCE_MARK] = resource["ciphertext"], resource["nonce"]
+    code = await client.post(
+        url("/wxa/getwxacodeunlimit", token),
+        data=json.dumps({"scene": f"id={JASMINE}", "page": "pages/product/product"}),
+    )
+    assert code.content_type == "image/png", await code.text()
+    shop[PNG_MARK] = base64.b64encode(await code.read()).decode()
 
 
 def headers(config: Config) -> dict[str, str]:
@@ -466,8 +540,14 @@ async def send(
         signature = pay.sign(pay.load_private_key(DEMO_PRIVATE_KEY), message)
         body = body.replace(PREPAY_MARK.encode(), prepay_id.encode())
         body = body.replace(SIGN_MARK.encode(), signature.encode())
+    for mark, value in shop.items():
+        body = body.replace(mark.encode(), value.encode())
     if template.startswith("/v3/"):
         sent["Authorization"] = wxpay_authorization(method, url(template, token), body)
+    if template == NOTIFY_PATH:
+        # Signed by the platform, so hostile bodies get past the signature.
+        text = body.decode(errors="replace")
+        sent |= notify.signed_headers(platform_keys["keys"], text, public_key_mode=False)
     response = await client.request(method, url(template, token), data=body, headers=sent)
     if response.content_type == "image/png":  # a mini-program code
         return response.status, "<PNG>"
@@ -495,6 +575,11 @@ def assert_refused(template: str, status: int, text: str) -> None:
         # WeChat Pay answers errors with a status and {"code", "message"}.
         assert 400 <= status < 500, (status, text)
         assert json.loads(text)["code"] in ("PARAM_ERROR", "INVALID_REQUEST"), text
+    elif template == NOTIFY_PATH:
+        # A merchant's notify_url answers a notification it can't take with {"code", "message"}.
+        assert 400 <= status < 500, (status, text)
+        answer = json.loads(text)
+        assert answer["code"] == "FAIL" and answer["message"], answer
     elif template.startswith(("/cgi-bin/", "/wxa/")):
         # The emulated API answers errors as the platform does: HTTP 200 and an errcode.
         assert status == 200, (status, text)
