@@ -39,13 +39,26 @@ class ServerConfig:
     reply_budget_seconds: float = dataclasses.field(
         default=4.5, metadata=_check(lambda v: 0 < v <= 60, "must be between 0 and 60")
     )
+    # Empty: http://<host>:<port>, so a port changed by BOTSTORE_SERVER_PORT or --port is in links.
     public_url: str = dataclasses.field(
-        default="http://127.0.0.1:8080",
-        metadata=_check(lambda v: v.startswith(("http://", "https://")), "must be an http(s) URL"),
+        default="",
+        metadata=_check(
+            lambda v: v == "" or v.startswith(("http://", "https://")),
+            "must be an http(s) URL, or empty for http://<host>:<port>",
+        ),
     )
     workers: int = dataclasses.field(
         default=1, metadata=_check(lambda v: 1 <= v <= 64, "must be 1-64")
     )
+
+    @property
+    def base_url(self) -> str:
+        """Where fans' clients reach this server, for links in replies and pages (no trailing
+        slash): `public_url`, else this server's own host and port."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

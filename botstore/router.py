@@ -179,7 +179,7 @@ class Context:
 
     def news(self, *articles: Article) -> NewsReply:
         # botstore's own pictures are kept root-relative; a fan's client fetches PicUrl as is.
-        base = self.config.server.public_url
+        base = self.config.server.base_url
         return NewsReply(
             tuple(
                 replace(article, pic_url=absolute(article.pic_url, base)) for article in articles

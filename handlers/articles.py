@@ -26,7 +26,7 @@ async def all_articles(ctx: Context) -> Reply:
             title=ctx.render("articles/index_title.txt", articles=latest),
             description=ctx.render("articles/index_card.txt", articles=latest),
             pic_url=latest[0].cover_url,
-            url=f"{ctx.config.server.public_url}/articles",
+            url=f"{ctx.config.server.base_url}/articles",
         )
     )
 
@@ -35,7 +35,7 @@ async def all_articles(ctx: Context) -> Reply:
 async def read(ctx: Context, article_id: Id) -> Reply:
     """Reads one article."""
     view = await articles.read(ctx.session, ctx.fan, article_id=article_id)
-    base = ctx.config.server.public_url.rstrip("/")
+    base = ctx.config.server.base_url.rstrip("/")
     query = {"openid": ctx.fan.openid}
     if view.ad is not None and view.impression is not None:
         # The impression counted for this fan: the page's ad link carries it, signed, and only

@@ -21,7 +21,7 @@ async def services(ctx: Context) -> Reply:
         Article(
             title=ctx.render("partners/card_title.txt", services=catalog),
             description=ctx.render("partners/card_description.txt", services=catalog),
-            url=ctx.config.server.public_url.rstrip("/") + "/services",
+            url=ctx.config.server.base_url.rstrip("/") + "/services",
         )
     )
 

@@ -26,14 +26,14 @@ _QUOTES = frozenset('"“”＂「」『』')
 async def all_stores(ctx: Context) -> Reply:
     """The stores."""
     summaries = await stores.all_stores(ctx.session)
-    return ctx.text("stores/stores.txt", summaries=summaries, url=ctx.config.server.public_url)
+    return ctx.text("stores/stores.txt", summaries=summaries, url=ctx.config.server.base_url)
 
 
 @router.command("store", "店铺")
 async def store(ctx: Context, store_id: Id) -> Reply:
     """One store and its products."""
     view = await stores.store_view(ctx.session, store_id, ctx.fan)
-    base = ctx.config.server.public_url
+    base = ctx.config.server.base_url
     # A passive reply to a fan's text shows one news item (wechat-protocol.md 3.2): products
     # go in its description, the page shows them all.
     first_image = next((item.product.image_url for item in view.listings), "")

@@ -174,3 +174,16 @@ def test_the_ad_click_allowance_and_link_lifetime_come_from_the_environment() ->
     )
     with pytest.raises(ConfigError, match=r"articles.ad_clicks_per_fan_per_day: must be 1-100"):
         load_config(DEFAULT_PATH, env={"BOTSTORE_ARTICLES_AD_CLICKS_PER_FAN_PER_DAY": "0"})
+
+
+def test_links_follow_the_port_when_no_public_url_is_set() -> None:
+    config = load_config(DEFAULT_PATH, env={"BOTSTORE_SERVER_PORT": "9000"})
+    assert config.server.public_url == "" and config.server.base_url == "http://127.0.0.1:9000"
+    explicit = load_config(
+        DEFAULT_PATH, env={"BOTSTORE_SERVER_PUBLIC_URL": "https://botstore.example.com/"}
+    )
+    assert explicit.server.base_url == "https://botstore.example.com"
+    ipv6 = config.replace(server={"host": "::1"})
+    assert ipv6.server.base_url == "http://[::1]:9000"
+    # Listening on every address: links name loopback, as the start-up line does.
+    assert config.replace(server={"host": "0.0.0.0"}).server.base_url == "http://127.0.0.1:9000"

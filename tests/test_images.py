@@ -19,7 +19,7 @@ from botstore.wechat import NewsReply
 from tests.admin.test_entities import api
 from tests.webhook.westore import open_store, say
 
-BASE = "http://127.0.0.1:8080"  # the test config's server.public_url
+BASE = "http://127.0.0.1:8080"  # the test config's server.base_url (port 8080)
 
 
 @pytest.fixture

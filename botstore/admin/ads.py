@@ -86,7 +86,7 @@ async def create(request: web.Request) -> web.Response:
     title = text_field(data, "title", max_length=64)
     if kind == AdKind.PRODUCT and not given(data, "url"):
         # The account's own product: the ad links to its page.
-        base = request.config_dict[config_key].server.public_url
+        base = request.config_dict[config_key].server.base_url
         url = f"{base}/products/{product_id}"
     else:
         url = text_field(data, "url", max_length=500)

@@ -28,7 +28,7 @@ FIELDS = {"code", "name", "scene"}
 def merchant_json(
     request: web.Request, merchant: Merchant, code: QrCode | None, balance_fen: int
 ) -> dict[str, Any]:
-    base = request.config_dict[config_key].server.public_url
+    base = request.config_dict[config_key].server.base_url
     qr = None
     if code is not None:
         qr = {

@@ -98,7 +98,7 @@ async def subscribe_send(request: web.Request) -> web.Response:
 def scan_url(config: Config, *, page: str, scene: str) -> str:
     """What a mini-program code holds: the page and scene, opened by scanning it."""
     query = urlencode({"appid": config.miniprogram.app_id, "page": page, "scene": scene})
-    return f"{config.server.public_url.rstrip('/')}/wxa/open?{query}"
+    return f"{config.server.base_url.rstrip('/')}/wxa/open?{query}"
 
 
 def qr_png(content: str, *, width: int) -> bytes:

@@ -360,7 +360,7 @@ async def checkout(request: web.Request) -> web.Response:
                 appid=config.miniprogram.app_id,
                 product_id=body.product_id,
                 qty=body.qty,
-                notify_url=config.server.public_url.rstrip("/") + NOTIFY_PATH,
+                notify_url=config.server.base_url.rstrip("/") + NOTIFY_PATH,
                 now=now,
             )
         except miniprogram_shop.CheckoutRefused as error:

@@ -447,7 +447,7 @@ async def send(request: web.Request) -> web.Response:
     openid = _openid(data.get("openid"))
     session = _str(data, "session", default="", limit=64)
     emulator = _emulator(request, data)
-    public_url = request.config_dict[config_key].server.public_url.rstrip("/")
+    public_url = request.config_dict[config_key].server.base_url.rstrip("/")
     pending = _push(emulator, data, openid, pic_url=f"{public_url}/console/static/photo.svg")
     try:
         exchange = await pending

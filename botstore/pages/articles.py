@@ -27,7 +27,7 @@ class ArticlePages:
         html = (
             page_env(request)
             .get_template(f"pages/{template}")
-            .render(base=request.app[config_key].server.public_url, **context)
+            .render(base=request.app[config_key].server.base_url, **context)
         )
         return html_response(request, html)
 

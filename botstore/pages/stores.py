@@ -58,7 +58,7 @@ class Pages:
         html = (
             page_env(request)
             .get_template(f"pages/{template}")
-            .render(base=request.app[config_key].server.public_url, **context)
+            .render(base=request.app[config_key].server.base_url, **context)
         )
         return html_response(request, html)
 

@@ -303,7 +303,7 @@ def prepay(trade_type: str) -> Handler:
         order = await wxpay.create_order(
             call.session, call.merchant, trade_type=trade_type, request=data, now=call.now
         )
-        base = call.request.config_dict[config_key].server.public_url
+        base = call.request.config_dict[config_key].server.base_url
         if trade_type == "NATIVE":
             return 200, {"code_url": f"weixin://wxpay/bizpayurl?pr={order.code}"}
         if trade_type == "H5":
@@ -390,7 +390,7 @@ def checkout_page() -> Callable[[web.Request], Awaitable[web.Response]]:
                 raise web.HTTPNotFound(text="no such WeChat Pay order")
             merchant = await session.get(WxPayMerchant, order.merchant_id)
             assert merchant is not None
-        base = request.config_dict[config_key].server.public_url
+        base = request.config_dict[config_key].server.base_url
         # The language switch keeps the order in the link.
         keep = urlencode({"prepay_id": order.prepay_id}) + "&"
         html = (

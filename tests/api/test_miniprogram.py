@@ -363,7 +363,7 @@ async def test_a_mini_program_code_is_a_png_qr_code_that_opens_the_page_with_the
 
     # The image is exactly the QR code of the link that opens the page with the scene.
     link = (
-        f"{config.server.public_url}/wxa/open?appid={config.miniprogram.app_id}"
+        f"{config.server.base_url}/wxa/open?appid={config.miniprogram.app_id}"
         "&page=pages%2Fstore%2Fstore&scene=store%3D3%26from%3Dposter"
     )
     expected = segno.make_qr(link, error="m")

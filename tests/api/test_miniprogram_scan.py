@@ -50,7 +50,7 @@ async def test_a_scanned_code_image_names_its_page_and_scene(
     assert await scan(client, small) == (
         200,
         {
-            "link": f"{config.server.public_url}/wxa/open?appid={config.miniprogram.app_id}"
+            "link": f"{config.server.base_url}/wxa/open?appid={config.miniprogram.app_id}"
             "&page=pages%2Fproduct%2Fproduct&scene=id%3D2",
             "page": "pages/product/product",
             "scene": "id=2",

@@ -99,7 +99,7 @@ async def test_the_mini_program_view_logs_in_allows_shows_messages_and_scans(
 
     # Scanning a code (its link, what a camera reads) opens its page with its scene.
     link = (
-        f"{server.app[config_key].server.public_url}/wxa/open?appid={program.app_id}"
+        f"{server.app[config_key].server.base_url}/wxa/open?appid={program.app_id}"
         "&page=pages%2Fstore%2Fstore&scene=store%3D1"
     )
     await view.get_by_test_id("mp-scan-link").fill(link)

@@ -225,3 +225,26 @@ async def test_demo_data_lets_a_new_fan_try_the_shop(
     assert "You are in group" in await say(wechat, "o_new", f"group {group_product.id}")
     resale = next(p for p in products if p.supplier_product_id)
     assert (await say(wechat, "o_new", f"buy {resale.id}")).startswith("Order #")
+
+
+@pytest.mark.parametrize(
+    ("server", "base"),
+    [
+        ({"port": 9000}, "http://127.0.0.1:9000"),  # BOTSTORE_SERVER_PORT / serve --port
+        ({"host": "localhost", "port": 8099}, "http://localhost:8099"),
+        ({"port": 9000, "public_url": "https://shop.example.com/"}, "https://shop.example.com"),
+    ],
+)
+async def test_links_follow_the_servers_port_unless_a_public_url_is_set(
+    aiohttp_client, config, clock: FrozenClock, server: dict, base: str
+) -> None:
+    from botstore.app import create_app
+
+    settings = config.replace(server=server)
+    client = await aiohttp_client(create_app(settings, clock=clock))
+    wechat = Emulator(client, settings.wechat.path, settings.wechat, clock=clock)
+    await open_store(wechat, "o_tea", "Tea House")
+    assert (await say(wechat, "o_x", "stores")).endswith(f"or browse {base}/stores")
+    exchange = await wechat.say("store #1", fan="o_x")
+    assert exchange.reply is not None
+    assert exchange.reply.reply.articles[0].url == f"{base}/stores/1"
