@@ -2,11 +2,11 @@
 the pages, the admin and the console, with no internet."""
 
 import hashlib
-import struct
-import zlib
+import io
 from functools import cache
 
 from aiohttp import web
+from PIL import Image, ImageDraw
 
 from botstore import images
 from botstore.paths import PACKAGE
@@ -65,43 +65,16 @@ def _favicon_svg() -> bytes:
 GREEN, WHITE = (0x07, 0xC1, 0x60, 255), (255, 255, 255, 255)
 
 
-def _in_rounded(x: float, y: float, left: int, top: int, right: int, bottom: int, r: int) -> bool:
-    if not (left <= x <= right and top <= y <= bottom):
-        return False
-    cx = min(max(x, left + r), right - r)
-    cy = min(max(y, top + r), bottom - r)
-    return (x - cx) ** 2 + (y - cy) ** 2 <= r * r
-
-
-def _favicon_pixel(x: float, y: float) -> tuple[int, int, int, int]:
-    """favicon.svg's drawing, pixel by pixel: a green tile with a white speech bubble."""
-    if not _in_rounded(x, y, 0, 0, 32, 32, 7):
-        return (0, 0, 0, 0)
-    bubble = _in_rounded(x, y, 6, 10, 26, 23, 2)
-    tail = x >= 10 and y >= 23 and (x - 10) / 5 + (y - 23) / 4 <= 1
-    return WHITE if bubble or tail else GREEN
-
-
 @cache
 def favicon_ico_bytes() -> bytes:
-    """The favicon as /favicon.ico: one 32 x 32 PNG inside an ICO directory (browsers ask for
-    /favicon.ico on pages without a link, e.g. the JSON and plain-text answers)."""
-    rows = b"".join(
-        b"\x00" + b"".join(bytes(_favicon_pixel(x + 0.5, y + 0.5)) for x in range(32))
-        for y in range(32)
-    )
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    png = (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 32, 32, 8, 6, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(rows, 9))
-        + chunk(b"IEND", b"")
-    )
-    directory = struct.pack("<HHH", 0, 1, 1) + struct.pack(
-        "<BBBBHHII", 32, 32, 0, 0, 1, 32, len(png), 6 + 16
-    )
-    return directory + png
+    """The favicon as /favicon.ico (browsers ask for it on pages without a link, e.g. the JSON
+    and plain-text answers): favicon.svg's drawing, a green tile with a white speech bubble,
+    drawn and saved as a 32 x 32 ICO by Pillow (one PNG inside an ICO directory)."""
+    tile = Image.new("RGBA", (32, 32), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(tile)
+    draw.rounded_rectangle((0, 0, 31, 31), radius=7, fill=GREEN)
+    draw.rounded_rectangle((6, 10, 25, 22), radius=2, fill=WHITE)
+    draw.polygon([(10, 22), (15, 22), (10, 27)], fill=WHITE)
+    ico = io.BytesIO()
+    tile.save(ico, format="ICO", sizes=[(32, 32)])
+    return ico.getvalue()
