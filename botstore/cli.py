@@ -294,7 +294,7 @@ def serve(config: Config, *, access_log: bool = False, verbose: bool = False) ->
     if config.database.seed_demo and asyncio.run(_seed(config)):
         log.info("demo data loaded")
     workers = config.server.workers
-    origin = f"http://{_url_host(config.server.host)}:{config.server.port}"
+    origin = config.server.local_url
     print(
         f"botstore: webhook on {origin}{config.wechat.path}"
         + (f" ({workers} workers)" if workers > 1 else ""),
@@ -307,14 +307,6 @@ def serve(config: Config, *, access_log: bool = False, verbose: bool = False) ->
         _serve_one(config, access_log=access_log)
         return 0
     return _serve_workers(config, access_log=access_log, verbose=verbose)
-
-
-def _url_host(host: str) -> str:
-    """The host as a URL writes it: an IPv6 address in brackets, a wildcard as loopback (the
-    console answers loopback names only)."""
-    if host in ("0.0.0.0", "::", ""):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
 
 
 def _serve_one(config: Config, *, access_log: bool, worker_of: int | None = None) -> None:

@@ -55,8 +55,12 @@ class ServerConfig:
     def base_url(self) -> str:
         """Where fans' clients reach this server, for links in replies and pages (no trailing
         slash): `public_url`, else this server's own host and port."""
-        if self.public_url:
-            return self.public_url.rstrip("/")
+        return self.public_url.rstrip("/") or self.local_url
+
+    @property
+    def local_url(self) -> str:
+        """http://<host>:<port> as a URL writes it: an IPv6 address in brackets, a wildcard as
+        loopback (the console answers loopback names only)."""
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
 
