@@ -6,7 +6,7 @@ from botstore import ad_links
 from botstore.errors import NotFound
 from botstore.keys import clock_key, config_key, db_key
 from botstore.pages import route_id
-from botstore.pages.language import html_response, page_env
+from botstore.pages.language import page_response
 from botstore.services import articles
 
 
@@ -24,12 +24,7 @@ def _not_found(error: NotFound) -> web.HTTPNotFound:
 
 class ArticlePages:
     def _html(self, request: web.Request, template: str, **context: object) -> web.Response:
-        html = (
-            page_env(request)
-            .get_template(f"pages/{template}")
-            .render(base=request.app[config_key].server.base_url, **context)
-        )
-        return html_response(request, html)
+        return page_response(request, template, **context)
 
     async def index(self, request: web.Request) -> web.Response:
         async with request.app[db_key]() as session:

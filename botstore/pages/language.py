@@ -34,3 +34,13 @@ def html_response(request: web.Request, html: str) -> web.Response:
             COOKIE, chosen, path="/", max_age=365 * 86400, samesite="Lax", httponly=True
         )
     return response
+
+
+def page_response(request: web.Request, template: str, **context: object) -> web.Response:
+    """`pages/<template>` in the request's language, with `base` (the server's URL for links)."""
+    html = (
+        page_env(request)
+        .get_template(f"pages/{template}")
+        .render(base=request.config_dict[config_key].server.base_url, **context)
+    )
+    return html_response(request, html)

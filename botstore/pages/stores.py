@@ -7,10 +7,10 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.errors import BadArgument, Deactivated, Delisted, NotFound
-from botstore.keys import config_key, db_key
+from botstore.keys import db_key
 from botstore.numbers import ID_MAX, parse_whole
 from botstore.pages import route_id
-from botstore.pages.language import html_response, page_env
+from botstore.pages.language import page_response
 from botstore.services import articles, stores
 
 
@@ -55,12 +55,7 @@ class Pages:
             except Delisted as error:
                 ident = error.details["product_id"]
                 raise web.HTTPNotFound(text=f"product #{ident} is not on sale") from None
-        html = (
-            page_env(request)
-            .get_template(f"pages/{template}")
-            .render(base=request.app[config_key].server.base_url, **context)
-        )
-        return html_response(request, html)
+        return page_response(request, template, **context)
 
     async def stores(self, request: web.Request) -> web.Response:
         async def load(session: AsyncSession) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from botstore.clock import wall_now
 from botstore.config import is_loopback
 from botstore.keys import clock_key, config_key, db_key, wxpay_platform_key
 from botstore.models import WxPayMerchant
-from botstore.pages.language import html_response, page_env
+from botstore.pages.language import page_response
 from botstore.seed.wxpay import DEMO_PUBLIC_KEY
 from botstore.services import wxpay
 from botstore.wechat import pay
@@ -390,15 +390,11 @@ def checkout_page() -> Callable[[web.Request], Awaitable[web.Response]]:
                 raise web.HTTPNotFound(text="no such WeChat Pay order")
             merchant = await session.get(WxPayMerchant, order.merchant_id)
             assert merchant is not None
-        base = request.config_dict[config_key].server.base_url
         # The language switch keeps the order in the link.
         keep = urlencode({"prepay_id": order.prepay_id}) + "&"
-        html = (
-            page_env(request)
-            .get_template("pages/wxpay_checkout.html")
-            .render(base=base, order=order, mchid=merchant.mchid, keep_query=keep)
+        return page_response(
+            request, "wxpay_checkout.html", order=order, mchid=merchant.mchid, keep_query=keep
         )
-        return html_response(request, html)
 
     return page
 
