@@ -19,10 +19,12 @@ import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
+from sqlalchemy.exc import DBAPIError
 
 from botstore.config import (
     Config,
@@ -289,9 +291,32 @@ async def freeze_startup_heap(_app: object = None) -> None:
     gc.freeze()
 
 
-def serve(config: Config, *, access_log: bool = False, verbose: bool = False) -> int:
+def prepare_database(config: Config, *, verbose: bool = False) -> bool:
+    """Migrate the schema and load the demo data unless present (whether it was loaded), in a
+    process of its own: Alembic with Mako and Pygments (11 MB) and the demo data are needed
+    once, and a server that had loaded them would keep them for its whole life. Errors are
+    raised here, as if it had run in this process."""
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing imported
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(_prepare, config, verbose).result()
+
+
+def _prepare(config: Config, verbose: bool) -> bool:
+    configure_logging(verbose=verbose)  # a spawned process has none
+    # Alembic names each of its plugins at INFO as it is imported: noise.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     asyncio.run(_migrate(config))
-    if config.database.seed_demo and asyncio.run(_seed(config)):
+    return config.database.seed_demo and asyncio.run(_seed(config))
+
+
+def serve(config: Config, *, access_log: bool = False, verbose: bool = False) -> int:
+    try:
+        loaded = prepare_database(config, verbose=verbose)
+    except (DBAPIError, OSError) as error:
+        reason = error.orig if isinstance(error, DBAPIError) else error
+        print(f"botstore: the database could not be migrated: {reason}", file=sys.stderr)
+        return 1
+    if loaded:
         log.info("demo data loaded")
     workers = config.server.workers
     origin = config.server.local_url

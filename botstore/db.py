@@ -8,12 +8,10 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from threading import Thread
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiosqlite
 import orjson
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -29,6 +27,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.models import UTCDateTime
 from botstore.paths import ALEMBIC_INI, MIGRATIONS
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 _T = TypeVar("_T")
 
@@ -329,7 +330,11 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-def alembic_config() -> AlembicConfig:
+def alembic_config() -> "AlembicConfig":
+    # Alembic (with Mako and Pygments, 11 MB) is imported only to migrate: `serve` migrates in
+    # a process of its own (cli.prepare_database), so the server never loads it.
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig(str(ALEMBIC_INI))
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -337,6 +342,8 @@ def alembic_config() -> AlembicConfig:
 
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the schema up to `revision` inside the running event loop."""
+
+    from alembic import command
 
     def upgrade(connection: Connection) -> None:
         config = alembic_config()

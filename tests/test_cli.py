@@ -73,12 +73,8 @@ def test_serve_logs_each_request_only_when_asked(
 ) -> None:
     from botstore import cli
 
-    async def nothing(*_args: object) -> bool:
-        return False
-
     ran: dict[str, object] = {}
-    monkeypatch.setattr(cli, "_migrate", nothing)
-    monkeypatch.setattr(cli, "_seed", nothing)
+    monkeypatch.setattr(cli, "prepare_database", lambda *_args, **_kwargs: False)
     monkeypatch.setattr(cli.web, "run_app", lambda app, **kwargs: ran.update(kwargs, app=app))
 
     assert cli.main(["serve", *flags]) == 0
@@ -142,14 +138,11 @@ def started(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
 
     ran: dict[str, object] = {}
 
-    async def migrate(*_args: object) -> None:
+    def prepare(*_args: object, **_kwargs: object) -> bool:
         ran["migrated"] = True
-
-    async def seed(*_args: object) -> bool:
         return False
 
-    monkeypatch.setattr(cli, "_migrate", migrate)
-    monkeypatch.setattr(cli, "_seed", seed)
+    monkeypatch.setattr(cli, "prepare_database", prepare)
     monkeypatch.setattr(cli.web, "run_app", lambda app, **kwargs: ran.update(kwargs))
     for name in list(os.environ):
         if name.startswith("BOTSTORE_"):
@@ -241,11 +234,7 @@ def test_serve_names_its_urls_and_quiets_the_scheduler_unless_verbose(
 
     from botstore import cli
 
-    async def nothing(*_args: object) -> bool:
-        return False
-
-    monkeypatch.setattr(cli, "_migrate", nothing)
-    monkeypatch.setattr(cli, "_seed", nothing)
+    monkeypatch.setattr(cli, "prepare_database", lambda *_args, **_kwargs: False)
     monkeypatch.setattr(cli.web, "run_app", lambda app, **kwargs: None)
     scheduler_log = logging.getLogger("apscheduler")
     monkeypatch.setattr(scheduler_log, "level", scheduler_log.level)
@@ -279,3 +268,56 @@ def test_serve_database_memory_starts_each_run_from_the_seeded_state(tmp_path: P
     assert scratch[0] != scratch[1]
     assert not any(path.exists() for path in scratch)
     assert not (tmp_path / "live.db").exists()  # database.url was not used
+
+
+SERVE_AND_LIST_MODULES = """
+import sys
+from botstore import cli
+
+def run_app(app, **_kwargs):
+    print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
+
+cli.web.run_app = run_app
+sys.exit(cli.main(["serve", "--database", sys.argv[1]]))
+"""
+
+
+def test_serve_migrates_and_seeds_in_a_process_of_its_own(tmp_path: Path) -> None:
+    # The serving process never loads Alembic (Mako, Pygments: 11 MB) or the demo data: it
+    # would keep them for its whole life (bench/memory.py).
+    database = tmp_path / "served.db"
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_AND_LIST_MODULES, str(database)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "demo data loaded" in result.stderr
+    loaded = set(result.stdout.splitlines()[-1].split())
+    assert "botstore" in loaded
+    assert not loaded & {"alembic", "mako", "pygments"}
+    seeded = subprocess.run(
+        [sys.executable, "-m", "botstore", "seed"],
+        env=os.environ | {"BOTSTORE_DATABASE_URL": f"sqlite+aiosqlite:///{database}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert seeded.stdout == "demo data already present\n"
+
+
+def test_serve_stops_with_the_migration_error(tmp_path: Path) -> None:
+    not_a_database = tmp_path / "notes.db"
+    not_a_database.write_text("these are not the droids\n" * 100)
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_AND_LIST_MODULES, str(not_a_database)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "botstore: the database could not be migrated: file is not a database"
+    )
+    assert "botstore" not in result.stdout  # never served

@@ -29,7 +29,7 @@ from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore import jsonbody, qr_reader
+from botstore import jsonbody
 from botstore.api.miniprogram import SCENE
 from botstore.console.web import OPENID, BadInput, guarded
 from botstore.errors import DomainError, NotFound
@@ -457,6 +457,8 @@ async def scan(request: web.Request) -> web.Response:
     """A mini-program code's image, scanned: the QR code in the PNG is read (botstore/qr_reader.py,
     Pillow and zxing-cpp) and its link, if it is one of this mini program's, names the page and
     scene to open."""
+    from botstore import qr_reader  # zxing-cpp: loaded by the first scan, not by every server
+
     body = await _read(request, ScanBody)
     try:
         png = base64.b64decode(body.png, validate=True)
