@@ -8,11 +8,11 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from threading import Thread
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import aiosqlite
 import orjson
-from sqlalchemy import event, make_url
+from sqlalchemy import bindparam, event, make_url, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.util import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 _T = TypeVar("_T")
+_M = TypeVar("_M")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Compiled statements kept per engine (SQLAlchemy's default is 500) and prepared statements per
@@ -307,6 +309,84 @@ def compiled_for_sqlite(statement: Any, dialect: Any) -> tuple[str, tuple[str, .
 def _first_value(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]) -> Any:
     row = connection.execute(sql, parameters).fetchone()
     return None if row is None else row[0]
+
+
+async def get(session: AsyncSession, model: type[_M], ident: Any) -> _M | None:
+    """`session.get(model, ident)`: the object already in the session, else its row read with
+    a Core statement (on SQLite straight from the driver) and put into the session as the ORM's
+    loader fills an instance (`load`). For the hot path's loads by primary key."""
+    identity = model.__mapper__.identity_key_from_primary_key((ident,))  # type: ignore[attr-defined]
+    known = session.sync_session.identity_map.get(identity)
+    if known is not None:
+        return known  # type: ignore[no-any-return]
+    return await load(session, model, "id", ident)
+
+
+async def load(session: AsyncSession, model: type[_M], column: str, value: Any) -> _M | None:
+    """The `model` whose unique `column` is `value`, as `session.exec(select(model).where(...))`
+    gives it: an object of the session, persistent, its changes flushed as the ORM's are (the
+    same object if the session has it already).
+
+    Every message loads a few rows (its fan, a product, a store), and the ORM's query machinery
+    cost several times the statement. So the row is read with a Core statement, compiled once,
+    and the instance filled as the ORM's loader does. Only for models without relationships,
+    as all of botstore's are.
+    """
+    if any(isinstance(pending, model) for pending in session.new):
+        await session.flush()  # the ORM's query would find a pending one: it flushes first
+    connection = await connection_of(session)
+    dialect = connection.dialect
+    loader = _row_loader(model.__table__, column, dialect)  # type: ignore[attr-defined]
+    if dialect.name == "sqlite":
+        row = await sqlite_call(connection, _first_row, loader.sql, (value,))
+        if row is None:
+            return None
+        values = {
+            key: (decode(stored) if decode else stored)
+            for key, decode, stored in zip(loader.keys, loader.decoders, row, strict=True)
+        }
+    else:
+        found = (await connection.execute(loader.statement, {"value": value})).first()
+        if found is None:
+            return None
+        values = dict(zip(loader.keys, found, strict=True))
+    mapper = model.__mapper__  # type: ignore[attr-defined]
+    identity = mapper.identity_key_from_primary_key((values["id"],))
+    known = session.sync_session.identity_map.get(identity)
+    if known is not None:  # loaded earlier in this session: the same object, as the ORM gives
+        return known  # type: ignore[no-any-return]
+    instance = mapper.class_manager.new_instance()
+    instance.__dict__.update(values)
+    make_transient_to_detached(instance)  # what was just read is its committed state
+    session.add(instance)  # persistent: changes to it are flushed as the ORM's are
+    return instance  # type: ignore[no-any-return]
+
+
+class _RowLoader(NamedTuple):
+    statement: Any  # SELECT every column WHERE `column` = :value
+    sql: str  # SQLite's: the statement compiled once
+    keys: tuple[str, ...]
+    decoders: tuple[Callable[[Any], Any] | None, ...]  # SQLite's stored values -> Python
+
+
+@functools.lru_cache(maxsize=64)  # a few tables and columns per dialect
+def _row_loader(table: Any, column: str, dialect: Any) -> _RowLoader:
+    configure_mappers()  # the instrumentation new_instance() relies on
+    columns = list(table.c)
+    statement = select(*columns).where(table.c[column] == bindparam("value"))
+    keys = tuple(c.key for c in columns)
+    if dialect.name != "sqlite":  # SQLAlchemy's result decodes the row
+        return _RowLoader(statement, "", keys, ())
+    return _RowLoader(
+        statement,
+        compiled_for_sqlite(statement, dialect)[0],
+        keys,
+        tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns),
+    )
+
+
+def _first_row(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]) -> Any:
+    return connection.execute(sql, parameters).fetchone()
 
 
 @functools.lru_cache(maxsize=64)  # one per engine

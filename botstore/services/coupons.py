@@ -29,11 +29,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, update
+from sqlalchemy import and_, bindparam, exists, func, literal_column, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.db import insert_or_skip
+from botstore.db import insert_or_skip, scalar
 from botstore.errors import BadArgument, NotFound
 from botstore.models import (
     AccountKind,
@@ -469,8 +469,25 @@ async def unused(session: AsyncSession, fan: Fan, now: datetime) -> list[Held]:
     return [Held(coupon, name) for coupon, name in rows.all()]
 
 
+# Whether the fan holds a coupon neither used nor expired (valid now or not).
+_HOLDS_ANY = select(literal_column("1")).where(
+    exists(
+        select(Coupon.id).where(
+            col(Coupon.fan_id) == bindparam("fan_id"),
+            col(Coupon.used_order_id).is_(None),
+            col(Coupon.expired_at).is_(None),
+        )
+    )
+)
+
+
 async def offers(session: AsyncSession, fan: Fan, amount_fen: int, now: datetime) -> list[Offer]:
     """The fan's usable coupons that apply to an order of `amount_fen`, best first."""
+    # Every purchase asks, and most buyers hold none: a plain read (db.scalar) answers first,
+    # unless the session has coupon changes the read would not see (the ORM's query flushes).
+    unflushed = any(isinstance(c, Coupon) for c in (*session.new, *session.dirty))
+    if not unflushed and await scalar(session, _HOLDS_ANY, fan_id=fan.id) is None:
+        return []
     rows = await session.exec(
         select(Coupon, CouponCampaign.name)
         .join(CouponCampaign, col(CouponCampaign.id) == Coupon.campaign_id)

@@ -1,28 +1,20 @@
 """Fans: created on first contact with a wallet; subscribe state and last location."""
 
-import functools
-import sqlite3
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import bindparam, update
-from sqlalchemy import select as sql_select
-from sqlalchemy.orm import configure_mappers, make_transient_to_detached
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.db import compiled_for_sqlite, connection_of, insert_or_skip, sqlite_call
+from botstore.db import insert_or_skip, load
 from botstore.models import Account, AccountKind, Fan
-
-_FANS = Fan.__table__  # type: ignore[attr-defined]
-# Built once: every message looks its fan up.
-_ROW_BY_OPENID = sql_select(*_FANS.c).where(_FANS.c.openid == bindparam("openid"))
 
 
 async def get_or_create(session: AsyncSession, openid: str, *, now: datetime) -> Fan:
     """The fan with this openid, created with an empty wallet on first contact."""
-    fan = await _load(session, openid)
+    # Every message loads its fan: a Core read, not the ORM's query (db.load).
+    fan = await load(session, Fan, "openid", openid)
     if fan is not None:
         if (now - fan.last_seen_at).total_seconds() > 60:
             fan.last_seen_at = now
@@ -51,68 +43,6 @@ async def get_or_create(session: AsyncSession, openid: str, *, now: datetime) ->
         )
     ).one()
     return fan
-
-
-async def _load(session: AsyncSession, openid: str) -> Fan | None:
-    """The fan's row as a Fan of the session, as `session.exec(select(Fan)...)` would give it.
-
-    Every message loads its fan, and the ORM's query machinery cost several times the
-    statement: here the row is read with a Core statement (on SQLite straight from the driver)
-    and put into the session the way the ORM's loader fills an instance.
-    """
-    if session.new:  # a pending Fan is found by the ORM's query, which flushes first
-        await session.flush()
-    connection = await connection_of(session)
-    dialect = connection.dialect
-    loader = _loader(dialect)
-    if dialect.name == "sqlite":
-        row = await sqlite_call(connection, _first_row, loader.sql, (openid,))
-        if row is None:
-            return None
-        values = {
-            key: (decode(value) if decode else value)
-            for key, decode, value in zip(loader.keys, loader.decoders, row, strict=True)
-        }
-    else:
-        found = (await connection.execute(_ROW_BY_OPENID, {"openid": openid})).first()
-        if found is None:
-            return None
-        values = dict(zip(loader.keys, found, strict=True))
-    identity = Fan.__mapper__.identity_key_from_primary_key((values["id"],))
-    known = session.sync_session.identity_map.get(identity)
-    if known is not None:  # loaded earlier in this session: the same object, as the ORM gives
-        return known  # type: ignore[no-any-return]
-    fan = Fan.__mapper__.class_manager.new_instance()
-    fan.__dict__.update(values)
-    make_transient_to_detached(fan)  # what was just read is its committed state
-    session.add(fan)  # persistent: changes to it are flushed as the ORM's are
-    return fan
-
-
-class _Loader(NamedTuple):
-    sql: str  # SQLite's: the statement compiled once
-    keys: tuple[str, ...]
-    decoders: tuple[Callable[[Any], Any] | None, ...]  # SQLite's stored values -> Python
-
-
-@functools.lru_cache(maxsize=8)  # one per dialect
-def _loader(dialect: Any) -> _Loader:
-    configure_mappers()  # the instrumentation new_instance() relies on
-    columns = list(_FANS.c)
-    keys = tuple(column.key for column in columns)
-    if dialect.name != "sqlite":  # SQLAlchemy's result decodes the row
-        return _Loader("", keys, ())
-    return _Loader(
-        compiled_for_sqlite(_ROW_BY_OPENID, dialect)[0],
-        keys,
-        tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-        ),
-    )
-
-
-def _first_row(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...]) -> Any:
-    return connection.execute(sql, parameters).fetchone()
 
 
 def is_following(fan: Fan) -> bool:

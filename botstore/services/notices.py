@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, update
-from sqlmodel import col, select
+from sqlalchemy import and_, bindparam, delete, literal_column, update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.models import Fan, InboundMessage, OutboxMessage, Store
+from botstore.db import rowcount
+from botstore.models import Fan, OutboxMessage, Store
 from botstore.services import fans, messages, users
 from botstore.services.bulk import BulkWriter
 
@@ -74,11 +75,9 @@ async def notify(
         openid=fan.openid, payload=payload, reason=reason, created_at=now, waiting=True
     )
     session.add(held)
-    await session.exec(
-        update(Fan)
-        .where(col(Fan.id) == fan.id)
-        .values(waiting_notices=col(Fan.waiting_notices) + 1)
-    )
+    # A plain UPDATE (the ORM's would flush first and look through the session): `fan`'s own
+    # waiting_notices is left as loaded, and nothing reads it after the message began.
+    await rowcount(session, _HOLD_ONE_MORE, fan_id=fan.id)
     parties: dict[int, HeldFor] = session.info.setdefault(_HELD, {})
     parties.setdefault(
         fan.id or 0, HeldFor(fan.id or 0, name_of(fan), store.name if store else None)
@@ -86,26 +85,25 @@ async def notify(
     return held
 
 
+_FANS = Fan.__table__  # type: ignore[attr-defined]
+_HOLD_ONE_MORE = (
+    update(_FANS)
+    .where(_FANS.c.id == bindparam("fan_id"))
+    .values(waiting_notices=_FANS.c.waiting_notices + literal_column("1"))
+)
+
+
 def reachable(now: datetime) -> Any:
     """`users.can_reach` as an SQL condition on Fan, for a batch job's query: a follower who
     sent a message in the last 48 hours, or a window event (menu click, follow, scan) in the
     last minute (`users.open_windows`)."""
-    window = select(InboundMessage.id).where(
-        col(InboundMessage.openid) == col(Fan.openid),
-        col(InboundMessage.received_at) <= now,
-        or_(
-            and_(
-                col(InboundMessage.msg_type) != "event",
-                col(InboundMessage.received_at) > now - users.MESSAGE_WINDOW,
-            ),
-            and_(
-                col(InboundMessage.msg_type) == "event",
-                func.lower(col(InboundMessage.event)).in_(sorted(users.WINDOW_EVENTS)),
-                col(InboundMessage.received_at) > now - users.EVENT_WINDOW,
-            ),
-        ),
+    window = users.window_open(
+        col(Fan.openid),
+        now,
+        message_since=now - users.MESSAGE_WINDOW,
+        event_since=now - users.EVENT_WINDOW,
     )
-    return and_(fans.following(), window.exists())
+    return and_(fans.following(), window)
 
 
 async def notify_many(writer: BulkWriter, batch: Sequence[messages.Notice]) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.db import rowcount, scalar
+from botstore.db import get, rowcount, scalar
 from botstore.errors import (
     CouponUnfunded,
     Deactivated,
@@ -210,7 +210,7 @@ async def _notify_sale(
         "qty": order.qty,
         "buyer": notices.name_of(buyer),
     }
-    supplier = await session.get(Fan, listing.supplier_store.owner_fan_id)
+    supplier = await get(session, Fan, listing.supplier_store.owner_fan_id)
     assert supplier is not None
     await notices.notify(
         session,
@@ -227,7 +227,7 @@ async def _notify_sale(
         store=listing.supplier_store,
     )
     if listing.is_resale:
-        reseller = await session.get(Fan, listing.store.owner_fan_id)
+        reseller = await get(session, Fan, listing.store.owner_fan_id)
         assert reseller is not None
         await notices.notify(
             session,

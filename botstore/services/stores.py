@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore import images
+from botstore.db import get
 from botstore.errors import (
     AlreadyReselling,
     BadArgument,
@@ -534,10 +535,18 @@ async def relist(
 
 async def listing_of(session: AsyncSession, product_id: int) -> Listing:
     """One product with its store and, for a resale, its supplier; on sale or not."""
-    product = await session.get(Product, product_id)
+    # Every purchase starts here: a few loads by primary key (db.get), not the ORM's queries.
+    product = await get(session, Product, product_id)
     if product is None:
         raise NotFound("product", product_id)
-    return (await _listings(session, [product]))[0]
+    supplier = product
+    if product.supplier_product_id is not None:
+        supplier = await get(session, Product, product.supplier_product_id)
+        assert supplier is not None  # a foreign key
+    store = await get(session, Store, product.store_id)
+    supplier_store = await get(session, Store, supplier.store_id)
+    assert store is not None and supplier_store is not None  # foreign keys
+    return Listing(product, store, supplier, supplier_store)
 
 
 async def listing_on_sale(
