@@ -1,9 +1,11 @@
-"""fans.get_or_create reads the fan's row without the ORM's query machinery (every message does):
-what it hands back must behave exactly like an ORM-loaded Fan."""
+"""fans.get_or_create reads the fan's row without the ORM's query machinery (every message does),
+as db.get reads other rows by key: what they hand back must behave exactly like ORM-loaded
+objects."""
 
 from datetime import UTC, datetime, timedelta
 
-from botstore.models import Fan
+from botstore import db
+from botstore.models import Fan, Product, Store
 from botstore.services import fans
 
 NOW = datetime(2026, 12, 6, 8, 0, tzinfo=UTC)
@@ -36,3 +38,31 @@ async def test_a_fan_added_in_the_session_but_not_flushed_is_found(database) -> 
         session.add(Fan(openid="o_new", nickname="New", created_at=NOW, last_seen_at=NOW))
         fan = await fans.get_or_create(session, "o_new", now=NOW)
         assert fan.nickname == "New"
+
+
+async def test_db_get_hands_back_what_session_get_would(database) -> None:
+    # db.get reads any model's row by primary key the same way (products, stores, notified
+    # owners on every purchase): the session's own object, decoded, its changes kept.
+    async with database() as session, session.begin():
+        owner = await fans.get_or_create(session, "o_owner", now=NOW)
+        assert owner.wallet_account_id is not None
+        store = Store(
+            owner_fan_id=owner.id, account_id=owner.wallet_account_id, name="Mei's", created_at=NOW
+        )
+        session.add(store)
+        await session.flush()
+        session.add(Product(store_id=store.id, name="Mug", price_fen=1500, created_at=NOW))
+    async with database() as session, session.begin():
+        product = await db.get(session, Product, 1)
+        assert product is not None and (product.name, product.price_fen) == ("Mug", 1500)
+        assert product.created_at == NOW and product.created_at.tzinfo is not None
+        assert product.listed is True and product.supplier_product_id is None
+        assert await db.get(session, Product, 1) is product
+        assert await session.get(Product, 1) is product
+        assert await db.get(session, Product, 2) is None
+        known = await session.get(Store, product.store_id)
+        assert await db.get(session, Store, product.store_id) is known
+        product.stock = 7
+    async with database() as session:
+        stored = await session.get(Product, 1)
+        assert stored is not None and stored.stock == 7
