@@ -27,8 +27,8 @@ from botstore.wechat import (
     InboundMessage,
     MessageError,
     check_signature,
-    parse_envelope,
-    parse_message,
+    message_from_fields,
+    parse_xml_fields,
 )
 
 log = logging.getLogger(__name__)
@@ -111,35 +111,38 @@ def _decode(
     """The inbound message and whether it came encrypted."""
     mode = request.app[config_key].wechat.mode
     try:
-        envelope = parse_envelope(body)
+        fields = parse_xml_fields(body)
     except MessageError as error:
         raise web.HTTPBadRequest(text=f"bad XML: {error}") from None
-    encrypted = "Encrypt" in envelope
+    encrypted = isinstance(fields.get("Encrypt"), str)  # as parse_envelope finds it
     if encrypted and mode == "plaintext":
         raise web.HTTPBadRequest(text="encrypted message, but the account is in plaintext mode")
     if not encrypted and mode == "safe":
         raise web.HTTPBadRequest(text="plaintext refused: the account is in safe mode")
-    xml: bytes | str = body
-    if encrypted:
-        msg_signature = request.query.get("msg_signature")
-        if not msg_signature:
-            raise web.HTTPBadRequest(text="missing msg_signature")
-        try:
-            xml = request.app[crypto_key].decrypt_message(
-                body=body, msg_signature=msg_signature, timestamp=timestamp, nonce=nonce
-            )
-        except CryptoError as error:
-            if error.code == -40001:
-                raise web.HTTPForbidden(text="bad msg_signature") from None
-            raise web.HTTPBadRequest(text=f"undecryptable: {error}") from None
     try:
-        message = parse_message(xml)
+        if encrypted:  # the envelope's fields were only its Encrypt: the message is inside
+            fields = parse_xml_fields(_decrypted(request, body, timestamp, nonce))
+        message = message_from_fields(fields)
     except MessageError as error:
         raise web.HTTPBadRequest(text=f"bad message: {error}") from None
     account_id = request.app[config_key].wechat.account_id
     if message.to_user != account_id:
         raise web.HTTPBadRequest(text=f"message is for {message.to_user!r}, not {account_id!r}")
     return message, encrypted
+
+
+def _decrypted(request: web.Request, body: bytes, timestamp: str, nonce: str) -> str:
+    msg_signature = request.query.get("msg_signature")
+    if not msg_signature:
+        raise web.HTTPBadRequest(text="missing msg_signature")
+    try:
+        return request.app[crypto_key].decrypt_message(
+            body=body, msg_signature=msg_signature, timestamp=timestamp, nonce=nonce
+        )
+    except CryptoError as error:
+        if error.code == -40001:
+            raise web.HTTPForbidden(text="bad msg_signature") from None
+        raise web.HTTPBadRequest(text=f"undecryptable: {error}") from None
 
 
 async def receive(request: web.Request) -> web.Response:

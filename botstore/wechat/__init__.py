@@ -49,8 +49,10 @@ from botstore.wechat.messages import (
     ViewMiniprogramEvent,
     VoiceMessage,
     build_message_xml,
+    message_from_fields,
     parse_envelope,
     parse_message,
+    parse_xml_fields,
 )
 from botstore.wechat.replies import (
     Article,
@@ -143,8 +145,10 @@ __all__ = [
     "check_msg_signature",
     "check_signature",
     "install_filters",
+    "message_from_fields",
     "parse_envelope",
     "parse_message",
+    "parse_xml_fields",
     "parse_reply",
     "reply_from_dict",
     "reply_to_dict",

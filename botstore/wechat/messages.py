@@ -655,7 +655,12 @@ _LENGTH_LIMITS = {"ToUserName": 64, "FromUserName": 64, "MsgType": 32, "Event": 
 
 def parse_message(body: bytes | str) -> InboundMessage:
     """Parse an inbound (plaintext or decrypted) push into its typed message or event."""
-    fields = parse_xml_fields(body)
+    return message_from_fields(parse_xml_fields(body))
+
+
+def message_from_fields(fields: dict[str, object]) -> InboundMessage:
+    """The typed message or event of a push's fields as `parse_xml_fields` gives them (the
+    webhook parses a plaintext push once, for its envelope and its message)."""
     _required_text(fields, "CreateTime")
     create_time = _int(fields, "CreateTime", maximum=MAX_UNIX_TIME)
     for name, limit in _LENGTH_LIMITS.items():
