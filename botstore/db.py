@@ -1,10 +1,11 @@
 """Engines, sessions and migrations for SQLite (default) and PostgreSQL."""
 
 import asyncio
+import contextlib
 import functools
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from functools import partial
 from threading import Thread
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 _M = TypeVar("_M")
+_R = TypeVar("_R", AsyncConnection, AsyncSession)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Compiled statements kept per engine (SQLAlchemy's default is 500) and prepared statements per
@@ -243,6 +245,28 @@ class _OneTripCursor:
 
     async def close(self) -> None:
         self._rows = []
+
+
+@contextlib.asynccontextmanager
+async def closing(resource: _R) -> AsyncIterator[_R]:
+    """`async with resource` for an AsyncConnection or AsyncSession, closed as `close` does."""
+    try:
+        yield resource
+    finally:
+        await close(resource)
+
+
+async def close(resource: AsyncConnection | AsyncSession) -> None:
+    """Close `resource` as its `async with` exit does. That exit runs the close in a task of its
+    own, shielded, so that a cancellation can't interrupt it half-way: two more turns of the
+    event loop per close, and every message closes a connection and a session. On SQLite the
+    close never waits (statements run on the loop: _InlineConnection), so no cancellation can
+    reach it and it is awaited directly; elsewhere it is left to the exit."""
+    bind = resource.bind if isinstance(resource, AsyncSession) else resource
+    if bind is not None and bind.dialect.name == "sqlite":
+        await resource.close()
+    else:
+        await resource.__aexit__(None, None, None)
 
 
 async def sqlite_call(connection: AsyncConnection, fn: Callable[..., _T], *args: Any) -> _T:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionma
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botstore.config import Config
+from botstore.db import closing
 from botstore.errors import BadArgument, DomainError
 from botstore.i18n import EN, N_, locale_of_word
 from botstore.images import absolute
@@ -461,7 +462,8 @@ class Dispatcher:
         it and stores the reply with the key. Both on one connection, taken from the pool once.
         """
         key = message.dedup_key
-        async with self._turns or contextlib.nullcontext(), self.engine.connect() as connection:
+        turn = self._turns or contextlib.nullcontext()
+        async with turn, closing(await self.engine.connect()) as connection:
             await self._retrying(
                 key, lambda: self._accept(connection, message, key, encrypted=encrypted, now=now)
             )
@@ -562,7 +564,7 @@ class Dispatcher:
     ) -> Outcome:
         """Take `key`, run `respond` and store its reply, in one transaction."""
         session = self.sessions(bind=bind) if bind is not None else self.sessions()
-        async with session, session.begin():
+        async with closing(session), session.begin():
             if not await messages.take(session, key):
                 stored = await messages.stored_reply(session, key)
                 if stored is None:  # pruned since

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from botstore.db import create_engine
+from botstore.db import close, closing, create_engine, session_factory
 from botstore.models import AccountSetting
 
 
@@ -118,6 +118,26 @@ async def test_waiting_for_another_process_s_write_lock_does_not_block_the_loop(
     other.close()
     async with engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+
+
+async def test_closing_a_connection_and_its_session_never_yields_to_the_loop(
+    engine: AsyncEngine,
+) -> None:
+    # db.close skips the shielded task SQLAlchemy's `async with` exit closes in (every message
+    # closes both): safe only because nothing in the close waits, so no cancellation can land
+    # half-way and leave the pool's one connection checked out.
+    loop_turned = asyncio.Event()
+    connection = await engine.connect()
+    session = session_factory(engine)(bind=connection)
+    async with session.begin():
+        await session.exec(text("INSERT INTO t (v) VALUES (1)"))  # type: ignore[call-overload]
+    asyncio.get_running_loop().call_soon(loop_turned.set)
+    await close(session)
+    await close(connection)
+    assert not loop_turned.is_set()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    async with closing(await engine.connect()) as again:  # and the connection is reusable
+        assert (await again.execute(text("SELECT v FROM t"))).scalar_one() == 1
 
 
 async def test_the_cursor_reports_rows_rowcount_and_lastrowid(engine: AsyncEngine) -> None:
