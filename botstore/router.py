@@ -522,17 +522,16 @@ class Dispatcher:
         encrypted: bool,
         now: datetime,
     ) -> None:
-        async with connection.begin():
-            await messages.accept(
-                connection,
-                key,
-                openid=message.from_user,
-                msg_type=message.msg_type,
-                event=message.event if isinstance(message, Event) else None,
-                fields=dict(message.fields),
-                encrypted=encrypted,
-                now=now,
-            )
+        await messages.accept(
+            connection,
+            key,
+            openid=message.from_user,
+            msg_type=message.msg_type,
+            event=message.event if isinstance(message, Event) else None,
+            fields=dict(message.fields),
+            encrypted=encrypted,
+            now=now,
+        )
 
     async def _finish_once(
         self,

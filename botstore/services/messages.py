@@ -49,10 +49,18 @@ _SQLITE_STORE_REPLY = 'UPDATE processed_message SET reply = ?, handled_at = ? WH
 
 
 def _accept_sqlite(db: sqlite3.Connection, key: str, at: str, record: tuple[Any, ...]) -> bool:
-    if db.execute(_SQLITE_CLAIM, (key, MessageState.ACCEPTED, at)).rowcount != 1:
-        return False
-    db.execute(_SQLITE_RECORD, record)
-    return True
+    # The whole transaction in one call: SQLAlchemy's begin and commit cost more than it.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        claimed = db.execute(_SQLITE_CLAIM, (key, MessageState.ACCEPTED, at)).rowcount == 1
+        if claimed:
+            db.execute(_SQLITE_RECORD, record)
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:  # a refused BEGIN (another process's lock) began nothing
+            db.execute("ROLLBACK")
+        raise
+    return claimed
 
 
 def _take_sqlite(db: sqlite3.Connection, key: str) -> int:
@@ -74,16 +82,32 @@ async def accept(
     encrypted: bool,
     now: datetime,
 ) -> bool:
-    """Claim `key` as accepted and log the message, on `connection` in its own transaction:
-    committed, it is the promise that the message will be handled. False (and nothing logged)
-    if a copy was accepted before; PostgreSQL makes the claim wait for an uncommitted copy.
+    """Claim `key` as accepted and log the message, on `connection` (not in a transaction) in a
+    transaction of its own, committed: the promise that the message will be handled. False (and
+    nothing logged) if a copy was accepted before; PostgreSQL makes the claim wait for an
+    uncommitted copy.
 
     A Core connection, not a session: two INSERTs need no unit of work, and this runs for every
-    message."""
+    message. On SQLite the transaction is one call to the driver, which SQLAlchemy's connection
+    doesn't see (it is in none before or after)."""
     if connection.dialect.name == "sqlite":
         at = sqlite_datetime(connection.dialect)(now)
         record = (key, openid, msg_type, event, json_dumps(fields), encrypted, at)
         return await sqlite_call(connection, _accept_sqlite, key, at, record)
+    async with connection.begin():
+        return await _accept_core(connection, key, openid, msg_type, event, fields, encrypted, now)
+
+
+async def _accept_core(
+    connection: AsyncConnection,
+    key: str,
+    openid: str,
+    msg_type: str,
+    event: str | None,
+    fields: dict[str, Any],
+    encrypted: bool,
+    now: datetime,
+) -> bool:
     claimed = await connection.execute(
         _CLAIM[connection.dialect.name],
         {"key": key, "state": MessageState.ACCEPTED, "reply": None, "handled_at": now},
