@@ -112,7 +112,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
         await assert_money_invariants(url)
     finally:
-        await databases.give_back(name)
+        databases.release(name)  # reset while the next test runs (tests/databases.py)
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """The tests' own PostgreSQL databases (tests/databases.py): a copy a test gave back is handed
-to the next test as it would get a new one, and a copy whose schema a test changed is dropped."""
+to the next test as it would get a new one (also when reset in the background), and a copy whose
+schema a test changed is dropped."""
+
+import asyncio
 
 import asyncpg
 import pytest
@@ -8,7 +11,13 @@ from botstore.clock import FrozenClock
 from botstore.db import create_engine, session_factory
 from botstore.seed import seed_demo
 from tests.conftest import POSTGRES_URL
-from tests.databases import Contents, PostgresDatabases, asyncpg_dsn, with_database
+from tests.databases import (
+    MAX_COPIES,
+    Contents,
+    PostgresDatabases,
+    asyncpg_dsn,
+    with_database,
+)
 
 SIZES = (
     "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
@@ -65,6 +74,40 @@ async def test_a_copy_given_back_is_handed_out_again_as_fresh_as_a_new_one(
         left_open.terminate()
         await databases.give_back(reused)
         await databases.give_back(new)
+
+
+async def test_a_released_copy_is_reset_in_the_background_and_waited_for(
+    postgres_databases: PostgresDatabases,
+) -> None:
+    """`release` (what the database_url fixture does after a test) resets the copy in another
+    thread; with every copy of the process in use or being reset, `take` waits for the reset."""
+    databases = postgres_databases
+    for reset in list(databases.resetting):  # earlier tests' copies
+        await asyncio.wrap_future(reset)
+    held = []
+    while databases.idle or len(databases.fingerprints) < MAX_COPIES:
+        held.append(await databases.take())
+    used = held.pop()
+    engine = create_engine(with_database(POSTGRES_URL, used))
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            assert await seed_demo(session, now=FrozenClock().now())
+    finally:
+        await engine.dispose()
+    dirty, _ = await state(used)
+
+    databases.release(used)
+    assert databases.resetting, "reset in the background"
+    reused = await databases.take()
+    new = await databases.copy()
+    try:
+        assert reused != used and reused not in held
+        assert not databases.resetting, "take waited for the reset"
+        assert dirty != (await state(reused))[0]
+        assert await state(reused) == await state(new)
+    finally:
+        for name in (*held, reused, new):
+            databases.release(name)
 
 
 async def _alive(connection: asyncpg.Connection) -> bool:
