@@ -386,6 +386,56 @@ async def load(session: AsyncSession, model: type[_M], column: str, value: Any) 
     return instance  # type: ignore[no-any-return]
 
 
+async def insert(session: AsyncSession, instance: _M) -> _M:
+    """`session.add(instance)` and a flush of it alone, for a new object of a model without
+    relationships: one INSERT ... RETURNING its id, compiled once (on SQLite straight to the
+    driver), and the object put into the session as `load` puts a row read, persistent, its
+    later changes flushed as the ORM's are. The unit of work's flush cost several times the
+    statement (every purchase inserts its order). What the row refers to must be in the
+    database already: nothing else pending in the session is flushed first."""
+    mapper = instance.__mapper__  # type: ignore[attr-defined]
+    connection = await connection_of(session)
+    dialect = connection.dialect
+    inserter = _row_inserter(mapper.local_table, dialect)
+    values = [getattr(instance, key) for key in inserter.keys]
+    if dialect.name == "sqlite":
+        parameters = tuple(
+            encode(value) if encode and value is not None else value
+            for encode, value in zip(inserter.encoders, values, strict=True)
+        )
+        new_id = await sqlite_call(connection, _first_value, inserter.sql, parameters)
+    else:
+        parameters_by_name = dict(zip(inserter.keys, values, strict=True))
+        result = await connection.execute(inserter.statement, parameters_by_name)
+        new_id = result.scalar_one()
+    instance.__dict__["id"] = new_id
+    make_transient_to_detached(instance)  # what was just written is its committed state
+    session.add(instance)
+    return instance
+
+
+class _RowInserter(NamedTuple):
+    statement: Any  # INSERT every column but the id, RETURNING the id
+    sql: str  # SQLite's: the statement compiled once
+    keys: tuple[str, ...]
+    encoders: tuple[Callable[[Any], Any] | None, ...]  # Python -> SQLite's stored values
+
+
+@functools.lru_cache(maxsize=64)  # a few tables per dialect
+def _row_inserter(table: Any, dialect: Any) -> _RowInserter:
+    columns = [c for c in table.c if c.key != "id"]
+    keys = tuple(c.key for c in columns)
+    statement = (
+        table.insert().values({c.key: bindparam(c.key) for c in columns}).returning(table.c.id)
+    )
+    if dialect.name != "sqlite":  # SQLAlchemy's execution encodes the values
+        return _RowInserter(statement, "", keys, ())
+    sql, names = compiled_for_sqlite(statement, dialect)
+    assert names == keys, (names, keys)  # the parameters in column order
+    encoders = tuple(c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
+    return _RowInserter(statement, sql, keys, encoders)
+
+
 class _RowLoader(NamedTuple):
     statement: Any  # SELECT every column WHERE `column` = :value
     sql: str  # SQLite's: the statement compiled once

@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.db import get, rowcount, scalar
+from botstore.db import get, insert, rowcount, scalar
 from botstore.errors import (
     CouponUnfunded,
     Deactivated,
@@ -164,8 +164,7 @@ async def buy(
         status=OrderStatus.PAID,
         paid_at=now,
     )
-    session.add(order)
-    await session.flush()
+    await insert(session, order)  # its id, for the coupon's claim
     offer = None
     if use_coupon:
         offer = await coupons.claim_best(

@@ -66,3 +66,27 @@ async def test_db_get_hands_back_what_session_get_would(database) -> None:
     async with database() as session:
         stored = await session.get(Product, 1)
         assert stored is not None and stored.stock == 7
+
+
+async def test_db_insert_leaves_what_a_flush_would(database) -> None:
+    # orders.buy inserts its order with db.insert: the row written as the ORM writes it, the
+    # object the session's own, persistent, with its id; later changes flushed as the ORM's.
+    async with database() as session, session.begin():
+        owner = await fans.get_or_create(session, "o_seller", now=NOW)
+        assert owner.wallet_account_id is not None
+        store = Store(
+            owner_fan_id=owner.id, account_id=owner.wallet_account_id, name="Shop", created_at=NOW
+        )
+        session.add(store)
+        await session.flush()
+        product = Product(store_id=store.id, name="Tea", price_fen=800, created_at=NOW)
+        inserted = await db.insert(session, product)
+        assert inserted is product and product.id is not None
+        assert await session.get(Product, product.id) is product
+        assert product not in session.new and product not in session.dirty
+        product.stock = 3
+    async with database() as session:
+        stored = await session.get(Product, product.id)
+        assert stored is not None
+        assert (stored.name, stored.price_fen, stored.stock) == ("Tea", 800, 3)
+        assert stored.created_at == NOW and stored.listed is True
