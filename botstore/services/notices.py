@@ -20,7 +20,7 @@ from sqlalchemy import and_, bindparam, delete, literal_column, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botstore.db import rowcount
+from botstore.db import insert, rowcount
 from botstore.models import Fan, OutboxMessage, Store
 from botstore.services import fans, messages, users
 from botstore.services.bulk import BulkWriter
@@ -74,7 +74,7 @@ async def notify(
     held = OutboxMessage(
         openid=fan.openid, payload=payload, reason=reason, created_at=now, waiting=True
     )
-    session.add(held)
+    await insert(session, held)  # not left to the commit's flush: a purchase holds one
     # A plain UPDATE (the ORM's would flush first and look through the session): `fan`'s own
     # waiting_notices is left as loaded, and nothing reads it after the message began.
     await rowcount(session, _HOLD_ONE_MORE, fan_id=fan.id)
