@@ -392,7 +392,8 @@ async def insert(session: AsyncSession, instance: _M) -> _M:
     driver), and the object put into the session as `load` puts a row read, persistent, its
     later changes flushed as the ORM's are. The unit of work's flush cost several times the
     statement (every purchase inserts its order). What the row refers to must be in the
-    database already: nothing else pending in the session is flushed first."""
+    database already: nothing else pending in the session is flushed first. Every column but
+    the id is written as the object holds it: a None is NULL, never a server default."""
     mapper = instance.__mapper__  # type: ignore[attr-defined]
     connection = await connection_of(session)
     dialect = connection.dialect
