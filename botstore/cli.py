@@ -184,6 +184,18 @@ def configure_logging(*, verbose: bool = False) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # here, where a closed pipe can still be caught
+    except BrokenPipeError:
+        # The reader went away (`botstore send ... | head`): stop quietly, as `head`'s writers
+        # do, instead of a traceback; what is still buffered goes nowhere (Python's recipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "secrets":
         for name, value in fresh_secrets().items():

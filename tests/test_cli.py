@@ -321,3 +321,21 @@ def test_serve_stops_with_the_migration_error(tmp_path: Path) -> None:
         "botstore: the database could not be migrated: file is not a database"
     )
     assert "botstore" not in result.stdout  # never served
+
+
+def test_a_reader_that_went_away_ends_the_command_quietly() -> None:
+    # `botstore send "help" | head -1`: the pipe is closed before botstore writes to it.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "botstore", "secrets"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert result.stderr == ""
