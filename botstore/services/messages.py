@@ -95,38 +95,25 @@ async def accept(
         record = (key, openid, msg_type, event, json_dumps(fields), encrypted, at)
         return await sqlite_call(connection, _accept_sqlite, key, at, record)
     async with connection.begin():
-        return await _accept_core(connection, key, openid, msg_type, event, fields, encrypted, now)
-
-
-async def _accept_core(
-    connection: AsyncConnection,
-    key: str,
-    openid: str,
-    msg_type: str,
-    event: str | None,
-    fields: dict[str, Any],
-    encrypted: bool,
-    now: datetime,
-) -> bool:
-    claimed = await connection.execute(
-        _CLAIM[connection.dialect.name],
-        {"key": key, "state": MessageState.ACCEPTED, "reply": None, "handled_at": now},
-    )
-    if claimed.rowcount != 1:
-        return False
-    await connection.execute(
-        _RECORD,
-        {
-            "dedup_key": key,
-            "openid": openid,
-            "msg_type": msg_type,
-            "event": event,
-            "fields": fields,
-            "encrypted": encrypted,
-            "received_at": now,
-        },
-    )
-    return True
+        claimed = await connection.execute(
+            _CLAIM[connection.dialect.name],
+            {"key": key, "state": MessageState.ACCEPTED, "reply": None, "handled_at": now},
+        )
+        if claimed.rowcount != 1:
+            return False
+        await connection.execute(
+            _RECORD,
+            {
+                "dedup_key": key,
+                "openid": openid,
+                "msg_type": msg_type,
+                "event": event,
+                "fields": fields,
+                "encrypted": encrypted,
+                "received_at": now,
+            },
+        )
+        return True
 
 
 async def take(session: AsyncSession, key: str) -> bool:

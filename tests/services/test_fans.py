@@ -4,6 +4,8 @@ objects."""
 
 from datetime import UTC, datetime, timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from botstore import db
 from botstore.models import Fan, Product, Store
 from botstore.services import fans
@@ -40,17 +42,23 @@ async def test_a_fan_added_in_the_session_but_not_flushed_is_found(database) -> 
         assert fan.nickname == "New"
 
 
+async def new_store(session: AsyncSession, openid: str) -> Store:
+    """A store of a new fan's, flushed: what a product refers to."""
+    owner = await fans.get_or_create(session, openid, now=NOW)
+    assert owner.wallet_account_id is not None
+    store = Store(
+        owner_fan_id=owner.id, account_id=owner.wallet_account_id, name="Shop", created_at=NOW
+    )
+    session.add(store)
+    await session.flush()
+    return store
+
+
 async def test_db_get_hands_back_what_session_get_would(database) -> None:
     # db.get reads any model's row by primary key the same way (products, stores, notified
     # owners on every purchase): the session's own object, decoded, its changes kept.
     async with database() as session, session.begin():
-        owner = await fans.get_or_create(session, "o_owner", now=NOW)
-        assert owner.wallet_account_id is not None
-        store = Store(
-            owner_fan_id=owner.id, account_id=owner.wallet_account_id, name="Mei's", created_at=NOW
-        )
-        session.add(store)
-        await session.flush()
+        store = await new_store(session, "o_owner")
         session.add(Product(store_id=store.id, name="Mug", price_fen=1500, created_at=NOW))
     async with database() as session, session.begin():
         product = await db.get(session, Product, 1)
@@ -72,13 +80,7 @@ async def test_db_insert_leaves_what_a_flush_would(database) -> None:
     # orders.buy inserts its order with db.insert: the row written as the ORM writes it, the
     # object the session's own, persistent, with its id; later changes flushed as the ORM's.
     async with database() as session, session.begin():
-        owner = await fans.get_or_create(session, "o_seller", now=NOW)
-        assert owner.wallet_account_id is not None
-        store = Store(
-            owner_fan_id=owner.id, account_id=owner.wallet_account_id, name="Shop", created_at=NOW
-        )
-        session.add(store)
-        await session.flush()
+        store = await new_store(session, "o_seller")
         product = Product(store_id=store.id, name="Tea", price_fen=800, created_at=NOW)
         inserted = await db.insert(session, product)
         assert inserted is product and product.id is not None
