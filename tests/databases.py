@@ -11,9 +11,13 @@ The reset itself (0.3-0.7 s: TRUNCATE rebuilds every index of the tables it empt
 index file is fsynced) waits on the disk, not on a core: so after a test its copy is reset in a
 thread of the process's own (`release`), while the next test runs on another copy, and `take`
 waits for a reset only when all of a process's copies (MAX_COPIES) are being reset.
+
+A state that costs a module more to build than its tests cost to run can be built once and
+handed to each test in its fresh database (`Snapshot`).
 """
 
 import asyncio
+import graphlib
 import secrets
 import sqlite3
 import threading
@@ -124,6 +128,10 @@ WRITTEN = (
     "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
     "AND pg_relation_size(format('%I.%I', schemaname, tablename)::regclass) > 0"
 )
+REFERENCES = (
+    "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
+    "WHERE contype = 'f' AND connamespace = 'public'::regnamespace"
+)
 OTHER_SESSIONS = (
     "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
     "AND pid <> pg_backend_pid()"
@@ -145,8 +153,19 @@ class Contents:
     @classmethod
     async def read(cls, connection: asyncpg.Connection) -> "Contents":
         tables = tuple(row[0] for row in await connection.fetch(TABLES))
+        references = [
+            (table.strip('"'), referenced.strip('"'))
+            for table, referenced in await connection.fetch(REFERENCES)
+        ]
+        order = graphlib.TopologicalSorter({table: set() for table in tables})
+        for table, referenced in references:
+            if table != referenced:
+                order.add(table, referenced)
+        # Referenced tables first: `restore` inserts in this order, a statement a table, and
+        # each statement's references are checked as it ends (so a table's rows may refer to
+        # one another in any order).
         rows = {}
-        for table in tables:
+        for table in order.static_order():
             found = await connection.fetchval(
                 f"SELECT json_agg(t ORDER BY t.ctid)::text FROM {quoted(table)} t"
             )
@@ -161,10 +180,12 @@ class Contents:
         return cls(tables, rows, sequences)
 
     async def restore(self, connection: asyncpg.Connection) -> None:
-        """Empty what was written and put the migrations' rows and sequences back, in one
+        """Empty what was written and put the rows and sequences read back, in one
         transaction (TRUNCATE gives the tables fresh, empty files, as in a new copy)."""
         written = {row[0] for row in await connection.fetch(WRITTEN)} | set(self.rows)
         async with connection.transaction():
+            # No wait for the disk at commit: a crash loses the test run anyway.
+            await connection.execute("SET LOCAL synchronous_commit = off")
             # CASCADE: also the tables that reference these, which TRUNCATE requires.
             await connection.execute(
                 "TRUNCATE " + ", ".join(map(quoted, sorted(written))) + " CASCADE"
@@ -182,6 +203,51 @@ class Contents:
                     for sequence, (value, called) in self.sequences.items()
                 )
             )
+
+
+# --- a state built once and handed to many tests ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A database's whole contents at one moment: a SQLite file's bytes, or PostgreSQL's rows
+    and sequences (the schema is the template's on both)."""
+
+    sqlite: bytes | None = None
+    postgres: Contents | None = None
+
+    @classmethod
+    async def take(cls, url: str) -> "Snapshot":
+        """What `url` holds now, committed (a server may still be connected to it)."""
+        if url.startswith("sqlite"):
+            with closing(sqlite3.connect(make_url(url).database or "")) as connection:
+                image = bytearray(connection.serialize())
+            # Marked a rollback-journal file, not WAL: `restore` opens it in memory, where WAL
+            # can't be (the server turns WAL on again as it connects).
+            image[18:20] = b"\x01\x01"
+            return cls(sqlite=bytes(image))
+        connection = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            return cls(postgres=await Contents.read(connection))
+        finally:
+            await connection.close()
+
+    async def restore(self, url: str) -> None:
+        """Make the database of `url`, to which nothing is connected, hold this again."""
+        if self.sqlite is not None:
+            with (
+                closing(sqlite3.connect(":memory:")) as source,
+                closing(sqlite3.connect(make_url(url).database or "")) as target,
+            ):
+                source.deserialize(self.sqlite)
+                source.backup(target)
+            return
+        assert self.postgres is not None
+        connection = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            await self.postgres.restore(connection)
+        finally:
+            await connection.close()
 
 
 # Copies a test process keeps: one a test uses, the others being reset or ready for the next.

@@ -1,23 +1,31 @@
-"""The tests' own PostgreSQL databases (tests/databases.py): a copy a test gave back is handed
+"""The tests' own databases (tests/databases.py): a PostgreSQL copy a test gave back is handed
 to the next test as it would get a new one (also when reset in the background), and a copy whose
-schema a test changed is dropped."""
+schema a test changed is dropped; a snapshot of either database restores into a fresh one."""
 
 import asyncio
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from botstore.clock import FrozenClock
 from botstore.db import create_engine, session_factory
+from botstore.models import Product
 from botstore.seed import seed_demo
 from tests.conftest import POSTGRES_URL
 from tests.databases import (
     MAX_COPIES,
     Contents,
     PostgresDatabases,
+    Snapshot,
     asyncpg_dsn,
     with_database,
 )
+from tests.helpers import digest
 
 SIZES = (
     "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
@@ -150,3 +158,70 @@ async def test_a_copy_whose_schema_a_test_changed_is_dropped(
         )
     finally:
         await admin.close()
+
+
+async def test_a_snapshot_restored_into_a_fresh_database_holds_what_it_was_taken_from(
+    database_url: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Snapshot: a state a module builds once (tests/fuzz/test_json_bodies.py) handed to each
+    of its tests in a fresh database."""
+    now = FrozenClock().now()
+    engine = create_engine(database_url)
+    try:
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            assert await seed_demo(session, now=now)
+            supplier = (await session.exec(select(Product).order_by(col(Product.id)))).first()
+            assert supplier is not None
+            session.add(
+                Product(
+                    store_id=supplier.store_id,
+                    name="Resold",
+                    price_fen=100,
+                    supplier_product_id=supplier.id,
+                    created_at=now,
+                )
+            )
+        async with sessions() as session, session.begin():
+            # On PostgreSQL the supplier's row moves past its resale listing's, which is
+            # restored first (in physical order) and refers to it.
+            await session.exec(
+                update(Product).where(col(Product.id) == supplier.id).values(stock=7)
+            )
+        taken = await digest(sessions)
+    finally:
+        await engine.dispose()
+    snapshot = await Snapshot.take(database_url)
+
+    fresh_url, give_back = await fresh_database(database_url, request, tmp_path)
+    try:
+        await snapshot.restore(fresh_url)
+        fresh = create_engine(fresh_url)
+        try:
+            assert await digest(session_factory(fresh)) == taken
+            async with session_factory(fresh)() as session, session.begin():
+                session.add(
+                    Product(store_id=supplier.store_id, name="Next", price_fen=1, created_at=now)
+                )
+            # A duplicate key unless the sequences came back too.
+        finally:
+            await fresh.dispose()
+    finally:
+        await give_back()
+
+
+async def fresh_database(
+    like: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> tuple[str, Callable[[], Awaitable[None]]]:
+    """Another database of `like`'s kind, as a new test gets it; and how to give it back."""
+    if like.startswith("sqlite"):
+        path = tmp_path / "fresh.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}", _nothing
+    databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
+    name = await databases.take()
+    return with_database(POSTGRES_URL, name), lambda: databases.give_back(name)
+
+
+async def _nothing() -> None:
+    pass

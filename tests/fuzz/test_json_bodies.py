@@ -6,7 +6,8 @@ types and hostile query strings and path ids never cause a 500."""
 import base64
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -37,6 +38,7 @@ from botstore.wechat import pay
 from botstore.wxpay import notify, platform
 from tests.api.cgi import get_token, post
 from tests.api.test_miniprogram import allow, miniprogram_token, wx_login
+from tests.databases import Snapshot
 from tests.helpers import digest
 
 FUZZ = settings(
@@ -173,12 +175,12 @@ ORDER_TEMPLATE = DEMO_TEMPLATES[0]["template_id"]
 MINI_PROGRAM = {"/cgi-bin/message/subscribe/send", "/wxa/getwxacodeunlimit"}
 # WeChat Pay: the demo merchant signs; one order stays unpaid (to close), one is paid (to refund).
 WXPAY_UNPAID, WXPAY_PAID = "FUZZ000001", "FUZZ000002"
-# The unpaid order's prepay_id is new in each test: bodies carry marks that send() fills in.
+# The unpaid order's prepay_id is made by the setup: bodies carry marks that send() fills in.
 PREPAY_MARK, SIGN_MARK = "FUZZPREPAYID", "FUZZPAYSIGN"
 prepay_ids: dict[str, str] = {}
 # The mini program's shop: FAN bought and paid JASMINE there; the backend hasn't made the order.
 # Its trade number, the scanned code's image and the payment notification's encrypted resource
-# are new in each test too: marks that send() fills in from `shop`.
+# are made by the setup too: marks that send() fills in from `shop`.
 JASMINE = 2  # Tea House's "Jasmine tea 100g", ¥32.00
 SHOP_TRADE_MARK, PNG_MARK = "FUZZSHOPTRADENO", "FUZZCODEPNG"
 CIPHERTEXT_MARK, GCM_NONCE_MARK = "FUZZCIPHERTEXT", "FUZZGCMNONCE"
@@ -446,11 +448,72 @@ def config(config: Config) -> Config:
     return config.replace(scheduler={"enabled": False})
 
 
+@dataclass(frozen=True)
+class Setup:
+    """What the `token` fixture made, once per test process and database kind: the database as
+    it left it, and the values its bodies' marks stand for."""
+
+    snapshot: Snapshot
+    token: "Token"
+    prepay_ids: dict[str, str]
+    shop: dict[str, str]
+    platform_keys: dict[str, platform.PlatformKeys]
+
+    def mark_values(self) -> None:
+        for made, values in [
+            (self.prepay_ids, prepay_ids),
+            (self.shop, shop),
+            (self.platform_keys, platform_keys),
+        ]:
+            values.clear()
+            values.update(made)
+
+
+# The setup costs half a second of requests, more than most tests here: each test after the
+# first gets a copy of the database it left (tests/databases.py, Snapshot).
+setups: dict[str, Setup] = {}
+
+
+def kind_of(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgres"
+
+
+@pytest.fixture
+async def database_url(database_url: str) -> AsyncIterator[str]:
+    """The conftest's fresh database, holding what the `token` fixture made once it has."""
+    setup = setups.get(kind_of(database_url))
+    if setup is not None:
+        await setup.snapshot.restore(database_url)  # before the app connects
+    yield database_url
+
+
 @pytest.fixture
 async def token(
-    client: TestClient, config: Config, sessions, clock: FrozenClock, wechat: Emulator
+    client: TestClient,
+    config: Config,
+    sessions,
+    clock: FrozenClock,
+    wechat: Emulator,
+    database_url: str,
 ) -> str:
     """The demo data (so ids in paths exist), a menu, a fan, and an access token for /cgi-bin."""
+    setup = setups.get(kind_of(database_url))
+    if setup is None:
+        access_token = await make_setup(client, config, sessions, clock, wechat)
+        setup = setups[kind_of(database_url)] = Setup(
+            await Snapshot.take(database_url),
+            access_token,
+            dict(prepay_ids),
+            dict(shop),
+            dict(platform_keys),
+        )
+    setup.mark_values()
+    return setup.token
+
+
+async def make_setup(
+    client: TestClient, config: Config, sessions, clock: FrozenClock, wechat: Emulator
+) -> "Token":
     async with sessions() as session, session.begin():
         await seed_demo(session, now=clock.now())
     await wechat.say("hello", fan=FAN)
