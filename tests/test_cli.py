@@ -54,6 +54,30 @@ def test_send_reports_a_wrong_token_and_an_unreachable_url(server: dict[str, str
     assert gone.stderr.startswith("botstore send: could not reach")
 
 
+SEND_AND_LIST_MODULES = """
+import atexit, sys
+from botstore import cli
+
+atexit.register(lambda: print(" ".join(sorted({name.split(".")[0] for name in sys.modules}))))
+sys.exit(cli.main(["send", "--url", sys.argv[1], "balance"]))
+"""
+
+
+def test_send_starts_without_the_database_modules() -> None:
+    # send, chat and replay run once per message from scripts: SQLAlchemy and the models were
+    # two thirds of each run's start.
+    result = subprocess.run(
+        [sys.executable, "-c", SEND_AND_LIST_MODULES, f"http://127.0.0.1:{free_port()}/wechat"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stderr.startswith("botstore send: could not reach"), result.stderr
+    loaded = set(result.stdout.split())
+    assert "aiohttp" in loaded
+    assert not loaded & {"sqlalchemy", "sqlmodel", "alembic"}
+
+
 def test_migrate_and_seed_commands(tmp_path: Path) -> None:
     env = os.environ | {"BOTSTORE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/m.db"}
     run = [sys.executable, "-m", "botstore"]
