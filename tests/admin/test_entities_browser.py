@@ -11,17 +11,20 @@ from aiohttp.test_utils import TestServer
 from botstore.config import Config
 from botstore.keys import clock_key, db_key
 from botstore.services import fans
-from tests.browser.conftest import browser, server  # noqa: F401 (fixtures)
+from tests.browser.conftest import IN_THE_BROWSERS_LOOP, browser, browser_fixture, server  # noqa: F401 (fixtures)
 
 try:
     from playwright.async_api import expect
 except ImportError:  # the browser fixture skips (under CI: fails), saying what to install
     expect = None
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = [
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+    IN_THE_BROWSERS_LOOP,
+]
 
 
-@pytest.fixture
+@browser_fixture
 async def admin_page(browser: Any, server: TestServer, config: Config) -> AsyncIterator[Any]:  # noqa: F811
     """Signed in, on the merchants page; fails the test on any script error."""
     context = await browser.new_context(base_url=str(server.make_url("")))

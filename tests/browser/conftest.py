@@ -1,5 +1,11 @@
 """Browser tests: Playwright for Python driving Debian's chromium against the real app, served
-on a real port in the test's own event loop (Playwright's async API)."""
+on a real port (Playwright's async API).
+
+One chromium serves all of a test process's browser tests, each in a context of its own:
+starting Playwright's driver and chromium cost ~0.7 s of CPU a test. So the browser tests, and
+the async fixtures they use that hold loop-bound things (servers, pages), run in the process's
+one event loop (a module's `pytestmark = IN_THE_BROWSERS_LOOP`, `@browser_fixture`), not in one
+of their own."""
 
 import os
 import shutil
@@ -8,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -22,6 +29,11 @@ NO_BROWSER = (
     "apt-get install -y chromium and pip install playwright (.venv/bin/pip install -e '.[dev]'); "
     "never `playwright install`"
 )
+
+
+IN_THE_BROWSERS_LOOP = pytest.mark.asyncio(loop_scope="session")
+# For a browser test's async fixtures: run in the tests' loop, set up and torn down per test.
+browser_fixture = pytest_asyncio.fixture(loop_scope="session")
 
 
 def _missing() -> str | None:
@@ -40,13 +52,14 @@ def app(config: Config, clock: FrozenClock) -> web.Application:
     return create_app(config, clock=clock, routers=[probe, *ROUTERS])
 
 
-@pytest.fixture
-async def server(aiohttp_server: Any, app: web.Application) -> TestServer:
+@browser_fixture
+async def server(app: web.Application) -> AsyncIterator[TestServer]:
     """The app on a real port of 127.0.0.1."""
-    return await aiohttp_server(app)
+    async with TestServer(app, host="127.0.0.1") as started:
+        yield started
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def browser() -> AsyncIterator[Any]:
     missing = _missing()
     if missing:
@@ -66,7 +79,7 @@ async def browser() -> AsyncIterator[Any]:
             await chromium.close()
 
 
-@pytest.fixture
+@browser_fixture
 async def page(browser: Any, server: TestServer) -> AsyncIterator[Any]:
     """The console, loaded; fails the test on any script error or CSP violation."""
     context = await browser.new_context(

@@ -6,13 +6,17 @@ from typing import Any
 import pytest
 
 from botstore.config import Config
+from tests.browser.conftest import IN_THE_BROWSERS_LOOP
 
 try:
     from playwright.async_api import expect
 except ImportError:  # the browser fixture skips (under CI: fails), saying what to install
     expect = None
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = [
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+    IN_THE_BROWSERS_LOOP,
+]
 
 
 async def test_a_rule_added_in_the_admin_answers_in_the_console(page: Any, config: Config) -> None:

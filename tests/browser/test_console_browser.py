@@ -15,6 +15,7 @@ from botstore.keys import db_key
 from botstore.seed import seed_demo
 from botstore.seed.wealth import seed_wealth_products
 from botstore.services import menu, messages
+from tests.browser.conftest import IN_THE_BROWSERS_LOOP
 
 try:
     from playwright.async_api import expect
@@ -22,7 +23,10 @@ except ImportError:  # the browser fixture skips (under CI: fails), saying what 
     expect = None
 
 # The page is what is under test here; both databases are covered by tests/console.
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = [
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+    IN_THE_BROWSERS_LOOP,
+]
 
 
 async def reload(page: Any) -> None:

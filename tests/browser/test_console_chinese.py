@@ -12,13 +12,17 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from botstore.config import Config
+from tests.browser.conftest import IN_THE_BROWSERS_LOOP, browser_fixture
 
 try:
     from playwright.async_api import expect
 except ImportError:  # the browser fixture skips (under CI: fails), saying what to install
     expect = None
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = [
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+    IN_THE_BROWSERS_LOOP,
+]
 NO_CJK_FONT = (
     "no CJK font: Chinese would show as empty boxes; apt-get install -y fonts-noto-cjk "
     "(.ci/run installs it)"
@@ -32,7 +36,7 @@ def has_cjk_font() -> bool:
     return bool(found.stdout.strip())
 
 
-@pytest.fixture
+@browser_fixture
 async def chinese_page(browser: Any, server: TestServer) -> AsyncIterator[Any]:
     """The console for a browser whose language is zh-CN (its Accept-Language)."""
     context = await browser.new_context(

@@ -12,6 +12,7 @@ from botstore.clock import FrozenClock
 from botstore.config import Config
 from botstore.keys import db_key
 from botstore.services import menu
+from tests.browser.conftest import IN_THE_BROWSERS_LOOP
 from tests.browser.test_console_browser import add_fan, reload, say
 
 try:
@@ -19,7 +20,10 @@ try:
 except ImportError:  # the browser fixture skips (under CI: fails), saying what to install
     expect = None
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = [
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+    IN_THE_BROWSERS_LOOP,
+]
 DEFAULT = "o_console_fan_0001"
 
 

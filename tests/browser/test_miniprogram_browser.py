@@ -15,6 +15,7 @@ from botstore.clock import FrozenClock
 from botstore.keys import config_key, db_key
 from botstore.seed import seed_demo
 from botstore.seed.miniprogram import DEMO_TEMPLATES
+from tests.browser.conftest import IN_THE_BROWSERS_LOOP
 from tests.browser.test_console_browser import add_fan, say
 
 try:
@@ -22,7 +23,10 @@ try:
 except ImportError:  # the browser fixture skips (under CI: fails), saying what to install
     expect = None
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = [
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+    IN_THE_BROWSERS_LOOP,
+]
 
 
 async def backend_get(server: TestServer, path: str, **params: str) -> Any:

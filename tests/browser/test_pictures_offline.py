@@ -1,6 +1,7 @@
 """With no internet (the browser may reach botstore only), the demo's pages and the console's
 news cards show real pictures: every <img> loads, drawn by botstore."""
 
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from botstore.clock import FrozenClock
 from botstore.config import Config
 from botstore.keys import db_key
 from botstore.seed import seed_demo
+from tests.browser.conftest import IN_THE_BROWSERS_LOOP, browser_fixture
 from tests.live import free_port
 
 try:
@@ -20,7 +22,10 @@ try:
 except ImportError:  # the browser fixture skips (under CI: fails), saying what to install
     expect = None
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = [
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+    IN_THE_BROWSERS_LOOP,
+]
 
 
 @pytest.fixture
@@ -35,14 +40,12 @@ def app(config: Config, clock: FrozenClock, port: int) -> web.Application:
     return create_app(local, clock=clock)
 
 
-@pytest.fixture
-async def server(
-    aiohttp_server: Any, app: web.Application, clock: FrozenClock, port: int
-) -> TestServer:
-    started = await aiohttp_server(app, port=port)
-    async with app[db_key]() as session, session.begin():
-        await seed_demo(session, now=clock.now())
-    return started
+@browser_fixture
+async def server(app: web.Application, clock: FrozenClock, port: int) -> AsyncIterator[TestServer]:
+    async with TestServer(app, host="127.0.0.1", port=port) as started:
+        async with app[db_key]() as session, session.begin():
+            await seed_demo(session, now=clock.now())
+        yield started
 
 
 def here(server: TestServer) -> str:

@@ -5,6 +5,7 @@ chat says it; a Native order's QR code is scanned and paid as the active fan."""
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,17 @@ from wechatpayv3 import WeChatPay, WeChatPayType
 
 from botstore.config import Config
 from botstore.wechat import pay
+from tests.browser.conftest import IN_THE_BROWSERS_LOOP, browser_fixture
 
 try:
     from playwright.async_api import expect
 except ImportError:  # the browser fixture skips (under CI: fails), saying what to install
     expect = None
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = [
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+    IN_THE_BROWSERS_LOOP,
+]
 
 MCHID = "1230000109"
 APPID = "wxd678efh567hg6787"
@@ -32,8 +37,8 @@ SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 Notifications = asyncio.Queue[tuple[dict[str, str], str]]
 
 
-@pytest.fixture
-async def notifications(aiohttp_server: Any) -> tuple[Notifications, str]:
+@browser_fixture
+async def notifications() -> AsyncIterator[tuple[Notifications, str]]:
     """The merchant's notify_url: records every notification and answers 204."""
     received: Notifications = asyncio.Queue()
 
@@ -43,11 +48,11 @@ async def notifications(aiohttp_server: Any) -> tuple[Notifications, str]:
 
     app = web.Application()
     app.router.add_post("/notify", notify)
-    notify_server: TestServer = await aiohttp_server(app)
-    return received, str(notify_server.make_url("/notify"))
+    async with TestServer(app, host="127.0.0.1") as notify_server:
+        yield received, str(notify_server.make_url("/notify"))
 
 
-@pytest.fixture
+@browser_fixture
 async def admin_api(server: TestServer, config: Config) -> Any:
     """POSTs to botstore's admin API with its token."""
 
@@ -63,7 +68,7 @@ async def admin_api(server: TestServer, config: Config) -> Any:
     return call
 
 
-@pytest.fixture
+@browser_fixture
 async def wechatpay(
     server: TestServer, config: Config, admin_api: Any, notifications: tuple[Notifications, str]
 ) -> WeChatPay:
