@@ -134,7 +134,11 @@ def config(database_url: str) -> Config:
             # tests/i18n covers the platform's zh_CN default.
             "language": "en",
         },
-        server={"reply_budget_seconds": 4.5},
+        # Past the budget a reply goes out as "success" and a customer-service message: on a
+        # loaded machine a PostgreSQL message sometimes took longer than WeChat's 4.5 s, and a
+        # test read "success". The suite checks behaviour, not timing; the budget's own tests
+        # (tests/webhook/test_dedup.py) set theirs.
+        server={"reply_budget_seconds": 60},
     )
 
 
