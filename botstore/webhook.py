@@ -114,14 +114,15 @@ def _decode(
         fields = parse_xml_fields(body)
     except MessageError as error:
         raise web.HTTPBadRequest(text=f"bad XML: {error}") from None
-    encrypted = isinstance(fields.get("Encrypt"), str)  # as parse_envelope finds it
+    ciphertext = fields.get("Encrypt")
+    encrypted = isinstance(ciphertext, str)  # as parse_envelope finds it
     if encrypted and mode == "plaintext":
         raise web.HTTPBadRequest(text="encrypted message, but the account is in plaintext mode")
     if not encrypted and mode == "safe":
         raise web.HTTPBadRequest(text="plaintext refused: the account is in safe mode")
     try:
-        if encrypted:  # the envelope's fields were only its Encrypt: the message is inside
-            fields = parse_xml_fields(_decrypted(request, body, timestamp, nonce))
+        if isinstance(ciphertext, str):  # the envelope's fields: the message is inside
+            fields = parse_xml_fields(_decrypted(request, ciphertext, timestamp, nonce))
         message = message_from_fields(fields)
     except MessageError as error:
         raise web.HTTPBadRequest(text=f"bad message: {error}") from None
@@ -131,13 +132,14 @@ def _decode(
     return message, encrypted
 
 
-def _decrypted(request: web.Request, body: bytes, timestamp: str, nonce: str) -> str:
+def _decrypted(request: web.Request, ciphertext: str, timestamp: str, nonce: str) -> str:
+    """The message inside the envelope's `Encrypt` text (the body parsed once, by `_decode`)."""
     msg_signature = request.query.get("msg_signature")
     if not msg_signature:
         raise web.HTTPBadRequest(text="missing msg_signature")
     try:
-        return request.app[crypto_key].decrypt_message(
-            body=body, msg_signature=msg_signature, timestamp=timestamp, nonce=nonce
+        return request.app[crypto_key].decrypt_signed(
+            ciphertext, msg_signature=msg_signature, timestamp=timestamp, nonce=nonce
         )
     except CryptoError as error:
         if error.code == -40001:

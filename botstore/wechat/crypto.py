@@ -192,7 +192,15 @@ class WeChatCrypto:
         fields = _envelope(body)
         if "Encrypt" not in fields:
             raise CryptoError(PARSE_XML_ERROR, "no Encrypt element")
-        encrypted = fields["Encrypt"].strip()
+        return self.decrypt_signed(
+            fields["Encrypt"], msg_signature=msg_signature, timestamp=timestamp, nonce=nonce
+        )
+
+    def decrypt_signed(
+        self, encrypted: str, *, msg_signature: str, timestamp: str, nonce: str
+    ) -> str:
+        """`decrypt_message` for a body already parsed: its `Encrypt` element's text."""
+        encrypted = encrypted.strip()
         # Authenticate before touching the ciphertext (§5.6 step 2).
         if not check_msg_signature(self.token, msg_signature, timestamp, nonce, encrypted):
             raise CryptoError(VALIDATE_SIGNATURE_ERROR, "msg_signature mismatch")
