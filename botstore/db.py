@@ -339,11 +339,16 @@ async def get(session: AsyncSession, model: type[_M], ident: Any) -> _M | None:
     """`session.get(model, ident)`: the object already in the session, else its row read with
     a Core statement (on SQLite straight from the driver) and put into the session as the ORM's
     loader fills an instance (`load`). For the hot path's loads by primary key."""
-    identity = model.__mapper__.identity_key_from_primary_key((ident,))  # type: ignore[attr-defined]
-    known = session.sync_session.identity_map.get(identity)
+    known = _in_session(session, model, ident)
     if known is not None:
-        return known  # type: ignore[no-any-return]
+        return known
     return await load(session, model, "id", ident)
+
+
+def _in_session(session: AsyncSession, model: type[_M], ident: Any) -> _M | None:
+    """The session's object of `model` with primary key `ident`, if it has one."""
+    identity = model.__mapper__.identity_key_from_primary_key((ident,))  # type: ignore[attr-defined]
+    return session.sync_session.identity_map.get(identity)  # type: ignore[no-any-return]
 
 
 async def load(session: AsyncSession, model: type[_M], column: str, value: Any) -> _M | None:
@@ -374,12 +379,10 @@ async def load(session: AsyncSession, model: type[_M], column: str, value: Any) 
         if found is None:
             return None
         values = dict(zip(loader.keys, found, strict=True))
-    mapper = model.__mapper__  # type: ignore[attr-defined]
-    identity = mapper.identity_key_from_primary_key((values["id"],))
-    known = session.sync_session.identity_map.get(identity)
+    known = _in_session(session, model, values["id"])
     if known is not None:  # loaded earlier in this session: the same object, as the ORM gives
-        return known  # type: ignore[no-any-return]
-    instance = mapper.class_manager.new_instance()
+        return known
+    instance = model.__mapper__.class_manager.new_instance()  # type: ignore[attr-defined]
     instance.__dict__.update(values)
     make_transient_to_detached(instance)  # what was just read is its committed state
     session.add(instance)  # persistent: changes to it are flushed as the ORM's are

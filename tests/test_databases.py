@@ -48,6 +48,16 @@ async def state(name: str) -> tuple[Contents, list[tuple[str, int]]]:
         await connection.close()
 
 
+async def seed(name: str) -> None:
+    """What a test leaves in its copy: rows in most tables, sequences moved on."""
+    engine = create_engine(with_database(POSTGRES_URL, name))
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            assert await seed_demo(session, now=FrozenClock().now())
+    finally:
+        await engine.dispose()
+
+
 async def test_a_copy_given_back_is_handed_out_again_as_fresh_as_a_new_one(
     postgres_databases: PostgresDatabases,
 ) -> None:
@@ -55,12 +65,7 @@ async def test_a_copy_given_back_is_handed_out_again_as_fresh_as_a_new_one(
     used = await databases.take()
     # What a test leaves: rows in most tables, sequences moved on, and a connection (a killed
     # server's, say) holding an advisory lock, as the scheduler's leader does.
-    engine = create_engine(with_database(POSTGRES_URL, used))
-    try:
-        async with session_factory(engine)() as session, session.begin():
-            assert await seed_demo(session, now=FrozenClock().now())
-    finally:
-        await engine.dispose()
+    await seed(used)
     left_open = await connect(used)
     await left_open.execute("SELECT pg_advisory_lock(42)")
     dirty, _ = await state(used)
@@ -96,12 +101,7 @@ async def test_a_released_copy_is_reset_in_the_background_and_waited_for(
     while databases.idle or len(databases.fingerprints) < MAX_COPIES:
         held.append(await databases.take())
     used = held.pop()
-    engine = create_engine(with_database(POSTGRES_URL, used))
-    try:
-        async with session_factory(engine)() as session, session.begin():
-            assert await seed_demo(session, now=FrozenClock().now())
-    finally:
-        await engine.dispose()
+    await seed(used)
     dirty, _ = await state(used)
 
     databases.release(used)
